@@ -1,0 +1,177 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/store"
+)
+
+// Lead statuses a filter may name.
+var leadStatuses = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
+
+// LeadStatuses lists the accepted status values, for docs and errors.
+const LeadStatuses = "new, contacted, engaged, booked, unqualified, closed"
+
+const (
+	defaultLeadLimit = 50
+	maxLeadLimit     = 500
+)
+
+var leadQueryParams = map[string]bool{"status": true, "campaign_id": true, "tag": true, "created_after": true,
+	"created_before": true, "limit": true, "cursor": true, "client_id": true}
+
+// ParseLeadQuery validates the GET /v1/leads query string for principal p.
+func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
+	f := store.LeadFilter{Limit: defaultLeadLimit}
+	for k, v := range q {
+		if !leadQueryParams[k] {
+			return f, InvalidField(k, "unknown query parameter "+strconv.Quote(k))
+		}
+		if len(v) > 1 {
+			return f, InvalidField(k, k+" may be given once")
+		}
+	}
+	scope, err := resolveClientScope(p, q.Get("client_id"), q.Has("client_id"))
+	if err != nil {
+		return f, err
+	}
+	f.ClientID = scope
+	if s := q.Get("status"); q.Has("status") {
+		if !leadStatuses[s] {
+			return f, InvalidField("status", "status must be one of: "+LeadStatuses)
+		}
+		f.Status = s
+	}
+	if q.Has("campaign_id") {
+		id, err := ParseUUID("campaign_id", q.Get("campaign_id"))
+		if err != nil {
+			return f, err
+		}
+		f.CampaignID = &id
+	}
+	if q.Has("tag") {
+		tag := strings.ToLower(strings.TrimSpace(q.Get("tag")))
+		if tag == "" || len(tag) > 100 {
+			return f, InvalidField("tag", "tag must be 1..100 characters")
+		}
+		f.Tag = tag
+	}
+	if q.Has("created_after") {
+		t, err := ParseTime("created_after", q.Get("created_after"))
+		if err != nil {
+			return f, err
+		}
+		f.CreatedAfter = &t
+	}
+	if q.Has("created_before") {
+		t, err := ParseTime("created_before", q.Get("created_before"))
+		if err != nil {
+			return f, err
+		}
+		f.CreatedBefore = &t
+	}
+	if f.CreatedAfter != nil && f.CreatedBefore != nil && f.CreatedAfter.After(*f.CreatedBefore) {
+		return f, InvalidField("created_after", "created_after must be <= created_before")
+	}
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > maxLeadLimit {
+			return f, InvalidField("limit", "limit must be an integer from 1 to 500")
+		}
+		f.Limit = n
+	}
+	if q.Has("cursor") {
+		cur, err := store.DecodeLeadCursor(q.Get("cursor"))
+		if err != nil {
+			return f, InvalidField("cursor", "cursor is malformed; pass next_cursor from the previous page")
+		}
+		f.After = &cur
+	}
+	return f, nil
+}
+
+// resolveClientScope decides which client a request reads or writes. A
+// client-scoped token is pinned to its client: naming another is refused.
+// A super_admin may name one (or none, for reads across clients).
+func resolveClientScope(p auth.Principal, raw string, given bool) (*uuid.UUID, error) {
+	if !given {
+		if p.IsSuper() {
+			return nil, nil
+		}
+		id := p.ClientID
+		return &id, nil
+	}
+	id, err := ParseUUID("client_id", raw)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsSuper() && id != p.ClientID {
+		return nil, errForbidden("client_id names a client this token cannot access")
+	}
+	return &id, nil
+}
+
+type leadPage struct {
+	Data       []store.Lead `json:"data"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+func (h *handlers) listLeads(c *gin.Context) {
+	p := principal(c)
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		h.fail(c, InvalidField("query", "malformed query string"))
+		return
+	}
+	f, err := ParseLeadQuery(q, p)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if f.CampaignID != nil {
+		if _, err := h.store.GetCampaign(c.Request.Context(), f.ClientID, *f.CampaignID); err != nil {
+			h.fail(c, notFoundAs(err, "campaign"))
+			return
+		}
+	}
+	leads, next, err := h.store.ListLeads(c.Request.Context(), f)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	page := leadPage{Data: leads}
+	if next != "" {
+		page.NextCursor = &next
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) getLead(c *gin.Context) {
+	id, err := ParseUUID("id", c.Param("id"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	lead, err := h.store.GetLead(c.Request.Context(), scopeOf(principal(c)), id)
+	if err != nil {
+		h.fail(c, notFoundAs(err, "lead"))
+		return
+	}
+	c.JSON(http.StatusOK, lead)
+}
+
+// scopeOf is the client a principal is pinned to (nil for super_admin).
+func scopeOf(p auth.Principal) *uuid.UUID {
+	if p.IsSuper() {
+		return nil
+	}
+	id := p.ClientID
+	return &id
+}

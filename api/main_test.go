@@ -1,0 +1,200 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/nurture-sms/nurture/api"
+	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/testenv"
+)
+
+var (
+	testDB       *testenv.Database
+	testTemporal client.Client
+	testStore    *store.Store
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var err error
+	testDB, err = testenv.NewDatabase(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	defer testDB.Close()
+	testStore = store.New(testDB.Pool)
+	srv, err := testenv.StartTemporal(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	defer func() { _ = srv.Stop() }()
+	testTemporal = srv.Client()
+	return m.Run()
+}
+
+// harness is one API server over real HTTP with an observed logger.
+type harness struct {
+	t    *testing.T
+	srv  *httptest.Server
+	logs *observer.ObservedLogs
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.New(core), TaskQueue: "test"})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return &harness{t: t, srv: srv, logs: logs}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+type envelope struct {
+	Error struct {
+		Code      string         `json:"code"`
+		Message   string         `json:"message"`
+		Details   map[string]any `json:"details"`
+		RequestID string         `json:"request_id"`
+	} `json:"error"`
+}
+
+// errorOf checks the envelope shape and returns it.
+func (r response) errorOf(t *testing.T) envelope {
+	t.Helper()
+	var e envelope
+	r.json(t, &e)
+	if e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("not an error envelope: %s", r.Body)
+	}
+	if e.Error.RequestID == "" || e.Error.RequestID != r.Header.Get("X-Request-ID") {
+		t.Fatalf("request_id %q does not match header %q", e.Error.RequestID, r.Header.Get("X-Request-ID"))
+	}
+	return e
+}
+
+func (h *harness) do(method, path, token string, body any, hdr ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = strings.NewReader(string(b))
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = strings.NewReader(string(raw))
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// tenant is a client with an admin and a viewer token.
+type tenant struct {
+	ID     uuid.UUID
+	Admin  string
+	Viewer string
+}
+
+func newTenant(t *testing.T, name string) tenant {
+	t.Helper()
+	ctx := context.Background()
+	c, err := testStore.CreateClient(ctx, store.NewClient{Name: name + "-" + uuid.NewString()[:8], Timezone: "UTC", AirtableTable: "Leads"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := tenant{ID: c.ID}
+	_, tn.Admin, err = testStore.CreateToken(ctx, store.NewToken{Role: auth.RoleClientAdmin, ClientID: &c.ID}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tn.Viewer, err = testStore.CreateToken(ctx, store.NewToken{Role: auth.RoleClientViewer, ClientID: &c.ID}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func superToken(t *testing.T) string {
+	t.Helper()
+	_, tok, err := testStore.CreateToken(context.Background(), store.NewToken{Role: auth.RoleSuperAdmin}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// seedLeads inserts n leads for client in one statement; created_at spreads
+// over n minutes back from base, tags and statuses cycle.
+func seedLeads(t *testing.T, client uuid.UUID, n int, base time.Time) {
+	t.Helper()
+	_, err := testDB.Pool.Exec(context.Background(), `
+		INSERT INTO leads (client_id, airtable_record_id, first_name, phone, email, tags, icp_score, engagement_level, status, created_at)
+		SELECT $1::uuid, 'rec' || md5($1::text || g::text), 'Lead' || g, '+1555' || lpad(g::text, 7, '0'), 'lead' || g || '@example.com',
+		       CASE WHEN g % 3 = 0 THEN ARRAY['webinar-2025','vip'] WHEN g % 3 = 1 THEN ARRAY['webinar-2025'] ELSE ARRAY['cold'] END,
+		       g % 101, (ARRAY['low','medium','high'])[1 + g % 3], (ARRAY['new','contacted','engaged'])[1 + g % 3],
+		       $3::timestamptz - make_interval(mins => g)
+		FROM generate_series(1, $2) g`, client, n, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,103 @@
+// Package api is Nurture's HTTP API: Gin routes, authentication, tenant
+// scoping, validation and the error envelope. Reads come from Postgres;
+// long-running work is started, signalled and queried through Temporal.
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/nurture-sms/nurture/internal/store"
+)
+
+// Deps is what the API needs.
+type Deps struct {
+	Store          *store.Store
+	Temporal       client.Client
+	Logger         *zap.Logger
+	TaskQueue      string
+	BootstrapToken string
+	// Registry receives the HTTP metrics; nil means a fresh registry.
+	Registry *prometheus.Registry
+}
+
+type handlers struct {
+	store          *store.Store
+	temporal       client.Client
+	log            *zap.Logger
+	taskQueue      string
+	bootstrapToken string
+	metrics        *httpMetrics
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// Router builds the Gin engine with every route.
+func Router(d Deps) *gin.Engine {
+	reg := d.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	h := &handlers{
+		store: d.Store, temporal: d.Temporal, log: d.Logger, taskQueue: d.TaskQueue,
+		bootstrapToken: d.BootstrapToken, metrics: newHTTPMetrics(reg),
+	}
+	if h.log == nil {
+		h.log = zap.NewNop()
+	}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(h.requestContext(), recovery())
+	r.NoRoute(func(c *gin.Context) { abort(c, errNotFound("route")) })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed on this route"})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", h.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPISpec) })
+
+	v1 := r.Group("/v1", h.authenticate())
+	v1.POST("/clients", requireSuper(), h.createClient)
+	v1.POST("/tokens", requireSuper(), h.createToken)
+	v1.GET("/leads", h.listLeads)
+	v1.GET("/leads/:id", h.getLead)
+	return r
+}
+
+func (h *handlers) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	ready := true
+	if err := h.store.Pool.Ping(ctx); err != nil {
+		checks["postgres"] = "unreachable"
+		ready = false
+	}
+	if h.temporal == nil {
+		checks["temporal"] = "not configured"
+		ready = false
+	} else if _, err := h.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"] = "unreachable"
+		ready = false
+	}
+	if !ready {
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, envelope{Error: envelopeBody{
+			Code: CodeUnavailable, Message: "not ready", Details: checks, RequestID: requestID(c),
+		}})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+}

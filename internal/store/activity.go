@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+type pgxTx = pgx.Tx
+
+// Activity is one audit row: who did what to which entity.
+type Activity struct {
+	ClientID *uuid.UUID
+	Actor    string
+	Action   string
+	Entity   string
+	EntityID string
+	Details  map[string]any
+}
+
+// LogActivity writes an audit row with q (usually the transaction that made
+// the change, so the change and its audit row commit together).
+func LogActivity(ctx context.Context, q Querier, a Activity) error {
+	if a.Details == nil {
+		a.Details = map[string]any{}
+	}
+	_, err := q.Exec(ctx, `INSERT INTO activity_log (client_id, actor, action, entity, entity_id, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.ClientID, a.Actor, a.Action, a.Entity, a.EntityID, a.Details)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", a.Action, err)
+	}
+	return nil
+}

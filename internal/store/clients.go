@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nurture-sms/nurture/internal/auth"
+)
+
+// Client is a tenant.
+type Client struct {
+	ID              uuid.UUID `json:"id"`
+	Name            string    `json:"name"`
+	Timezone        string    `json:"timezone"`
+	AirtableBaseID  string    `json:"airtable_base_id"`
+	AirtableTable   string    `json:"airtable_table"`
+	AlertWebhookURL string    `json:"alert_webhook_url"`
+	AlertEmail      string    `json:"alert_email"`
+	Disabled        bool      `json:"disabled"`
+	CreatedAt       time.Time `json:"created_at"`
+	// WebhookSecret signs Airtable webhooks and outgoing alerts; shown only on create.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+}
+
+// NewClient is what creating a client takes.
+type NewClient struct {
+	Name            string
+	Timezone        string
+	AirtableBaseID  string
+	AirtableTable   string
+	AlertWebhookURL string
+	AlertEmail      string
+}
+
+const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret`
+
+func scanClient(row interface{ Scan(...any) error }) (Client, error) {
+	var c Client
+	err := row.Scan(&c.ID, &c.Name, &c.Timezone, &c.AirtableBaseID, &c.AirtableTable,
+		&c.AlertWebhookURL, &c.AlertEmail, &c.Disabled, &c.CreatedAt, &c.WebhookSecret)
+	return c, err
+}
+
+// CreateClient inserts a client and its audit row in one transaction.
+func (s *Store) CreateClient(ctx context.Context, in NewClient, actor string) (Client, error) {
+	var c Client
+	err := s.InTx(ctx, func(tx pgxTx) error {
+		var err error
+		c, err = scanClient(tx.QueryRow(ctx, `
+			INSERT INTO clients (name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+clientCols,
+			in.Name, in.Timezone, in.AirtableBaseID, in.AirtableTable, in.AlertWebhookURL, in.AlertEmail))
+		if isUniqueViolation(err) {
+			return ErrDuplicate
+		}
+		if err != nil {
+			return fmt.Errorf("insert client: %w", err)
+		}
+		return LogActivity(ctx, tx, Activity{ClientID: &c.ID, Actor: actor, Action: "client.create", Entity: "client", EntityID: c.ID.String()})
+	})
+	return c, err
+}
+
+// GetClient loads one client.
+func (s *Store) GetClient(ctx context.Context, id uuid.UUID) (Client, error) {
+	c, err := scanClient(s.Pool.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1`, id))
+	return c, notFound(err)
+}
+
+// NewToken is what creating a token takes.
+type NewToken struct {
+	Name     string
+	Role     auth.Role
+	ClientID *uuid.UUID
+}
+
+// Token is a stored token (never the secret itself).
+type Token struct {
+	ID        uuid.UUID  `json:"id"`
+	Name      string     `json:"name"`
+	Role      auth.Role  `json:"role"`
+	ClientID  *uuid.UUID `json:"client_id"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// CreateToken stores the hash of a fresh token and returns the token once.
+func (s *Store) CreateToken(ctx context.Context, in NewToken, actor string) (Token, string, error) {
+	secret, hash := auth.NewToken()
+	t := Token{Name: in.Name, Role: in.Role, ClientID: in.ClientID}
+	err := s.InTx(ctx, func(tx pgxTx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO api_tokens (token_hash, name, role, client_id) VALUES ($1, $2, $3, $4)
+			RETURNING id, created_at`, hash, in.Name, string(in.Role), in.ClientID).Scan(&t.ID, &t.CreatedAt)
+		if isFKViolation(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		return LogActivity(ctx, tx, Activity{ClientID: in.ClientID, Actor: actor, Action: "token.create", Entity: "token", EntityID: t.ID.String(),
+			Details: map[string]any{"role": in.Role, "name": in.Name}})
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, secret, nil
+}
+
+// LookupToken finds the live token whose hash matches. The database finds
+// the row by its hash index; the caller's token never leaves this process.
+func (s *Store) LookupToken(ctx context.Context, hash []byte) (auth.Principal, []byte, error) {
+	var p auth.Principal
+	var role string
+	var clientID *uuid.UUID
+	var stored []byte
+	err := s.Pool.QueryRow(ctx, `
+		SELECT t.id, t.role, t.client_id, t.token_hash FROM api_tokens t
+		LEFT JOIN clients c ON c.id = t.client_id
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hash).Scan(&p.TokenID, &role, &clientID, &stored)
+	if err != nil {
+		return p, nil, notFound(err)
+	}
+	p.Role = auth.Role(role)
+	if clientID != nil {
+		p.ClientID = *clientID
+	}
+	return p, stored, nil
+}

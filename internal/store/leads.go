@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Lead is a contact synced from a client's Airtable base.
+type Lead struct {
+	ID               uuid.UUID `json:"id"`
+	ClientID         uuid.UUID `json:"client_id"`
+	AirtableRecordID string    `json:"airtable_record_id"`
+	FirstName        string    `json:"first_name"`
+	LastName         string    `json:"last_name"`
+	Phone            string    `json:"phone"`
+	Email            string    `json:"email"`
+	Timezone         string    `json:"timezone"`
+	Tags             []string  `json:"tags"`
+	ICPScore         *int      `json:"icp_score"`
+	EngagementLevel  string    `json:"engagement_level"`
+	Status           string    `json:"status"`
+	Booked           bool      `json:"booked"`
+	SMSStop          bool      `json:"sms_stop"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+const leadCols = `l.id, l.client_id, l.airtable_record_id, l.first_name, l.last_name, l.phone, l.email, l.timezone,
+	l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop, l.created_at, l.updated_at`
+
+func scanLead(row interface{ Scan(...any) error }) (Lead, error) {
+	var l Lead
+	err := row.Scan(&l.ID, &l.ClientID, &l.AirtableRecordID, &l.FirstName, &l.LastName, &l.Phone, &l.Email, &l.Timezone,
+		&l.Tags, &l.ICPScore, &l.EngagementLevel, &l.Status, &l.Booked, &l.SMSStop, &l.CreatedAt, &l.UpdatedAt)
+	return l, err
+}
+
+// LeadCursor is the keyset position after which the next page starts.
+type LeadCursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// ErrBadCursor is returned when a cursor string cannot be decoded.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// Encode renders the cursor as an opaque URL-safe string.
+func (c LeadCursor) Encode() string {
+	raw := strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + c.ID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeLeadCursor parses what Encode produced.
+func DecodeLeadCursor(s string) (LeadCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return LeadCursor{}, ErrBadCursor
+	}
+	ts, id, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return LeadCursor{}, ErrBadCursor
+	}
+	micros, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return LeadCursor{}, ErrBadCursor
+	}
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return LeadCursor{}, ErrBadCursor
+	}
+	return LeadCursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: uid}, nil
+}
+
+// LeadFilter selects a page of live (not soft-deleted) leads, newest first.
+type LeadFilter struct {
+	ClientID      *uuid.UUID // nil: every client (super_admin only)
+	Status        string
+	CampaignID    *uuid.UUID
+	Tag           string
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	Limit         int
+	After         *LeadCursor
+}
+
+// ListLeads returns one page and the cursor of the next one ("" at the end).
+// Order is (created_at DESC, id DESC), a total order, so a walk with the
+// cursor sees every lead that existed when it began exactly once.
+func (s *Store) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, string, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where = append(where, "l.deleted_at IS NULL")
+	if f.ClientID != nil {
+		where = append(where, "l.client_id = "+arg(*f.ClientID))
+	}
+	if f.Status != "" {
+		where = append(where, "l.status = "+arg(f.Status))
+	}
+	if f.Tag != "" {
+		where = append(where, "l.tags @> ARRAY["+arg(f.Tag)+"::text]")
+	}
+	if f.CreatedAfter != nil {
+		where = append(where, "l.created_at >= "+arg(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		where = append(where, "l.created_at < "+arg(*f.CreatedBefore))
+	}
+	if f.CampaignID != nil {
+		where = append(where, "EXISTS (SELECT 1 FROM campaign_enrollments e WHERE e.campaign_id = "+arg(*f.CampaignID)+" AND e.lead_id = l.id)")
+	}
+	if f.After != nil {
+		where = append(where, "(l.created_at, l.id) < ("+arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
+	}
+	q := `SELECT ` + leadCols + ` FROM leads l WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY l.created_at DESC, l.id DESC LIMIT ` + arg(f.Limit+1)
+	rows, err := s.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list leads: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Lead, 0, f.Limit+1)
+	for rows.Next() {
+		l, err := scanLead(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("scan lead: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list leads: %w", err)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		next = LeadCursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return out, next, nil
+}
+
+// GetLead loads one live lead in scope (nil scope: any client).
+func (s *Store) GetLead(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (Lead, error) {
+	l, err := scanLead(s.Pool.QueryRow(ctx, `SELECT `+leadCols+` FROM leads l
+		WHERE l.id = $1 AND l.deleted_at IS NULL AND ($2::uuid IS NULL OR l.client_id = $2)`, id, scope))
+	return l, notFound(err)
+}
