@@ -148,6 +148,9 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	var maxBytes *http.MaxBytesError
 	switch {
 	case errors.As(err, &apiErr):
+		if apiErr.Status >= 500 {
+			Logger(c).Error("request failed", zap.Error(err))
+		}
 		abort(c, apiErr)
 	case errors.As(err, &maxBytes):
 		abort(c, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: "request body exceeds 1 MiB"})

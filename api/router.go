@@ -74,6 +74,13 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/tokens", requireSuper(), h.createToken)
 	v1.GET("/leads", h.listLeads)
 	v1.GET("/leads/:id", h.getLead)
+	v1.GET("/campaigns", h.listCampaigns)
+	v1.GET("/campaigns/:id", h.getCampaign)
+	v1.POST("/campaigns", requireWrite(), h.createCampaign)
+	v1.POST("/campaigns/preview", requireWrite(), h.previewCampaign)
+	v1.POST("/campaigns/:id/reschedule", requireWrite(), h.rescheduleCampaign)
+	v1.POST("/campaigns/:id/cancel", requireWrite(), h.cancelCampaign)
+	v1.POST("/campaigns/:id/retry-activation", requireWrite(), h.retryActivation)
 	return r
 }
 

@@ -1,0 +1,46 @@
+# Nurture: `make run` brings up the whole local stack, `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TEMPORAL := $(BIN)/temporal
+TEMPORAL_CLI_VERSION := v1.5.1
+WORKFLOWCHECK_VERSION := v0.3.0
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all build run test test-short bench fuzz lint workflowcheck migrate clean tools
+
+all: build
+
+# The Temporal CLI (dev server + Web UI), built from source through the Go module proxy.
+$(TEMPORAL):
+	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (first time: 2-3 minutes)"
+	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+tools: $(TEMPORAL)
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: $(TEMPORAL) build
+	@scripts/dev.sh
+
+migrate: build
+	$(BIN)/starter migrate up
+
+# Every test, race detector on, real Postgres and a real Temporal dev server.
+test: $(TEMPORAL)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseLeadQuery -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
+
+workflowcheck:
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+
+bench: $(TEMPORAL) build
+	$(GO) run ./cmd/bench
+
+clean:
+	rm -rf $(BIN) .data

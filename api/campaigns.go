@@ -1,0 +1,430 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// CreateCampaignRequest is the body of POST /v1/campaigns (and, without
+// name/messages/start_at/max_leads, of the preview).
+type CreateCampaignRequest struct {
+	ClientID         string          `json:"client_id"`
+	Name             string          `json:"name"`
+	TargetTags       []string        `json:"target_tags"`
+	ICPMin           *int            `json:"icp_min"`
+	ICPMax           *int            `json:"icp_max"`
+	CreatedAfter     *string         `json:"created_after"`
+	CreatedBefore    *string         `json:"created_before"`
+	EngagementLevels []string        `json:"engagement_levels"`
+	Messages         []campaign.Step `json:"messages"`
+	StartAt          *string         `json:"start_at"`
+	MaxLeads         *int            `json:"max_leads"`
+}
+
+// audience validates and normalizes the audience part.
+func (r *CreateCampaignRequest) audience() (campaign.Audience, error) {
+	a := campaign.Audience{TargetTags: r.TargetTags, ICPMin: r.ICPMin, ICPMax: r.ICPMax, EngagementLevels: r.EngagementLevels}
+	for _, f := range []struct {
+		name string
+		raw  *string
+		dst  **time.Time
+	}{{"created_after", r.CreatedAfter, &a.CreatedAfter}, {"created_before", r.CreatedBefore, &a.CreatedBefore}} {
+		if f.raw == nil {
+			continue
+		}
+		t, err := ParseTime(f.name, *f.raw)
+		if err != nil {
+			return a, err
+		}
+		*f.dst = &t
+	}
+	if err := a.Normalize(); err != nil {
+		return a, fieldErr(err)
+	}
+	return a, nil
+}
+
+// Validate checks a create request against now.
+func (r *CreateCampaignRequest) Validate(now time.Time) (store.NewCampaign, error) {
+	var nc store.NewCampaign
+	name, err := campaign.ValidateName(r.Name)
+	if err != nil {
+		return nc, fieldErr(err)
+	}
+	aud, err := r.audience()
+	if err != nil {
+		return nc, err
+	}
+	if err := campaign.ValidateSteps(r.Messages); err != nil {
+		return nc, fieldErr(err)
+	}
+	if r.StartAt != nil {
+		t, err := ParseTime("start_at", *r.StartAt)
+		if err != nil {
+			return nc, err
+		}
+		if err := campaign.ValidateStartAt(&t, now); err != nil {
+			return nc, fieldErr(err)
+		}
+		t = t.UTC()
+		nc.StartAt = &t
+	}
+	if r.MaxLeads != nil && *r.MaxLeads < 1 {
+		return nc, InvalidField("max_leads", "max_leads must be >= 1")
+	}
+	nc.Name, nc.Audience, nc.Messages, nc.MaxLeads = name, aud, r.Messages, r.MaxLeads
+	nc.Status = campaign.StatusActivating
+	if nc.StartAt != nil {
+		nc.Status = campaign.StatusScheduled
+	}
+	return nc, nil
+}
+
+func fieldErr(err error) error {
+	var fe *campaign.FieldError
+	if errors.As(err, &fe) {
+		return InvalidField(fe.Field, fe.Message)
+	}
+	return err
+}
+
+// writeScope is the client a write acts on: a client token's own; a
+// super_admin must name one.
+func writeScope(p auth.Principal, raw string) (uuid.UUID, error) {
+	if raw == "" && p.IsSuper() {
+		return uuid.Nil, InvalidField("client_id", "client_id is required for a super_admin")
+	}
+	scope, err := resolveClientScope(p, raw, raw != "")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return *scope, nil
+}
+
+// readBody keeps the raw body (for the idempotency hash) and decodes it.
+func readBody(c *gin.Context, dst any) ([]byte, error) {
+	raw, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return nil, err
+	}
+	return raw, DecodeJSON(bytes.NewReader(raw), dst)
+}
+
+func (h *handlers) createCampaign(c *gin.Context) {
+	ctx := c.Request.Context()
+	p := principal(c)
+	var req CreateCampaignRequest
+	raw, err := readBody(c, &req)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	clientID, err := writeScope(p, req.ClientID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	nc, err := req.Validate(time.Now())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	idemKey := c.GetHeader("Idempotency-Key")
+	if utf8.RuneCountInString(idemKey) > 200 {
+		h.fail(c, InvalidField("Idempotency-Key", "Idempotency-Key must be at most 200 characters"))
+		return
+	}
+	var canon bytes.Buffer
+	_ = json.Compact(&canon, raw)
+	hash := sha256.Sum256(canon.Bytes())
+
+	nc.ID = uuid.New()
+	nc.ClientID = clientID
+	nc.WorkflowID = workflows.CampaignWorkflowID(nc.ID.String())
+
+	var status int
+	var body any
+	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+		if idemKey != "" {
+			prev, err := store.ClaimIdempotencyKey(ctx, tx, clientID, idemKey, hash[:])
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				if !bytes.Equal(prev.Hash, hash[:]) {
+					return &Error{Status: http.StatusConflict, Code: CodeIdempotencyConflict, Message: "Idempotency-Key was used with a different request body"}
+				}
+				status, body = prev.StatusCode, prev.Body
+				return nil
+			}
+		}
+		camp, err := store.InsertCampaign(ctx, tx, nc)
+		if errors.Is(err, store.ErrDuplicate) {
+			return &Error{Status: http.StatusConflict, Code: CodeDuplicateName, Message: "a campaign with this name exists for the client", Details: map[string]any{"field": "name"}}
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return InvalidField("client_id", "client_id names no client")
+		}
+		if err != nil {
+			return err
+		}
+		if err := store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: p.Actor(), Action: "campaign.create",
+			Entity: "campaign", EntityID: camp.ID.String(), Details: map[string]any{"name": camp.Name, "request_id": requestID(c)}}); err != nil {
+			return err
+		}
+		// Start the workflow before committing: if the start fails the row
+		// is rolled back; if the commit fails the workflow finds no row and
+		// ends without side effects (status orphaned).
+		if err := h.startCampaign(ctx, camp); err != nil {
+			return err
+		}
+		status, body = http.StatusCreated, camp
+		if idemKey != "" {
+			return store.StoreIdempotentResponse(ctx, tx, clientID, idemKey, status, camp)
+		}
+		return nil
+	})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if raw, ok := body.(json.RawMessage); ok {
+		c.Header("Idempotent-Replayed", "true")
+		c.Data(status, "application/json; charset=utf-8", raw)
+		return
+	}
+	Logger(c).Info("campaign created", zap.String("campaign_id", nc.ID.String()), zap.String("client_id", clientID.String()))
+	c.JSON(status, body)
+}
+
+func (h *handlers) startCampaign(ctx context.Context, camp store.Campaign) error {
+	if h.temporal == nil {
+		return errors.New("temporal client not configured")
+	}
+	_, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    camp.WorkflowID,
+		TaskQueue:             h.taskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.CampaignStatusKey.ValueSet(camp.Status),
+			workflows.ClientIDKey.ValueSet(camp.ClientID.String()),
+		),
+	}, workflows.Campaign, workflows.CampaignInput{CampaignID: camp.ID.String(), ClientID: camp.ClientID.String(), StartAt: camp.StartAt})
+	if err != nil {
+		return unavailable("could not start the campaign workflow", err)
+	}
+	return nil
+}
+
+func unavailable(msg string, err error) error {
+	return &withCause{api: &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: msg}, cause: err}
+}
+
+// withCause is an API error that keeps its cause for the log.
+type withCause struct {
+	api   *Error
+	cause error
+}
+
+func (w *withCause) Error() string   { return w.api.Error() + ": " + w.cause.Error() }
+func (w *withCause) Unwrap() []error { return []error{w.api, w.cause} }
+
+type previewResponse struct {
+	store.AudienceCounts
+	Audience campaign.Audience `json:"audience"`
+}
+
+func (h *handlers) previewCampaign(c *gin.Context) {
+	var req CreateCampaignRequest
+	if err := DecodeJSON(c.Request.Body, &req); err != nil {
+		h.fail(c, err)
+		return
+	}
+	clientID, err := writeScope(principal(c), req.ClientID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	aud, err := req.audience()
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	counts, err := h.store.CountAudience(c.Request.Context(), clientID, aud)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, previewResponse{AudienceCounts: counts, Audience: aud})
+}
+
+var campaignStatuses = map[string]bool{campaign.StatusScheduled: true, campaign.StatusActivating: true, campaign.StatusFailedActivation: true,
+	campaign.StatusEnrolling: true, campaign.StatusActive: true, campaign.StatusNoEligibleLeads: true, campaign.StatusCancelled: true, campaign.StatusOrphaned: true}
+
+func (h *handlers) listCampaigns(c *gin.Context) {
+	q := c.Request.URL.Query()
+	for k := range q {
+		if k != "status" && k != "limit" && k != "client_id" {
+			h.fail(c, InvalidField(k, "unknown query parameter "+strconv.Quote(k)))
+			return
+		}
+	}
+	scope, err := resolveClientScope(principal(c), q.Get("client_id"), q.Has("client_id"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	status := q.Get("status")
+	if status != "" && !campaignStatuses[status] {
+		h.fail(c, InvalidField("status", "status is not a campaign status"))
+		return
+	}
+	limit := 100
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > 500 {
+			h.fail(c, InvalidField("limit", "limit must be an integer from 1 to 500"))
+			return
+		}
+		limit = n
+	}
+	list, err := h.store.ListCampaigns(c.Request.Context(), scope, status, limit)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": list})
+}
+
+type campaignView struct {
+	store.Campaign
+	Progress *workflows.CampaignProgress `json:"progress,omitempty"`
+}
+
+// loadCampaign resolves :id in the principal's scope (404 otherwise).
+func (h *handlers) loadCampaign(c *gin.Context) (store.Campaign, bool) {
+	id, err := ParseUUID("id", c.Param("id"))
+	if err != nil {
+		h.fail(c, err)
+		return store.Campaign{}, false
+	}
+	camp, err := h.store.GetCampaign(c.Request.Context(), scopeOf(principal(c)), id)
+	if err != nil {
+		h.fail(c, notFoundAs(err, "campaign"))
+		return camp, false
+	}
+	return camp, true
+}
+
+func (h *handlers) getCampaign(c *gin.Context) {
+	camp, ok := h.loadCampaign(c)
+	if !ok {
+		return
+	}
+	view := campaignView{Campaign: camp}
+	// Live workflow state when the workflow answers quickly; the row is the truth otherwise.
+	if h.temporal != nil {
+		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if v, err := h.temporal.QueryWorkflow(qctx, camp.WorkflowID, "", workflows.QueryProgress); err == nil {
+			var p workflows.CampaignProgress
+			if v.Get(&p) == nil {
+				view.Progress = &p
+			}
+		}
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// RescheduleRequest is the body of POST /v1/campaigns/{id}/reschedule.
+type RescheduleRequest struct {
+	StartAt string `json:"start_at"`
+}
+
+func (h *handlers) rescheduleCampaign(c *gin.Context) {
+	var req RescheduleRequest
+	if err := DecodeJSON(c.Request.Body, &req); err != nil {
+		h.fail(c, err)
+		return
+	}
+	t, err := ParseTime("start_at", req.StartAt)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if err := campaign.ValidateStartAt(&t, time.Now()); err != nil {
+		h.fail(c, fieldErr(err))
+		return
+	}
+	h.steer(c, "campaign.reschedule", []string{campaign.StatusScheduled}, workflows.SignalReschedule,
+		workflows.RescheduleSignal{StartAt: t.UTC()}, map[string]any{"start_at": t.UTC()})
+}
+
+func (h *handlers) cancelCampaign(c *gin.Context) {
+	h.steer(c, "campaign.cancel", []string{campaign.StatusScheduled, campaign.StatusActivating, campaign.StatusFailedActivation, campaign.StatusEnrolling},
+		workflows.SignalCancel, nil, nil)
+}
+
+func (h *handlers) retryActivation(c *gin.Context) {
+	h.steer(c, "campaign.retry_activation", []string{campaign.StatusFailedActivation}, workflows.SignalRetryActivation, nil, nil)
+}
+
+// steer signals the campaign's workflow when its status allows the action,
+// writing the audit row; 409 CONFLICT otherwise.
+func (h *handlers) steer(c *gin.Context, action string, allowed []string, signal string, arg any, details map[string]any) {
+	camp, ok := h.loadCampaign(c)
+	if !ok {
+		return
+	}
+	okStatus := false
+	for _, s := range allowed {
+		okStatus = okStatus || camp.Status == s
+	}
+	if !okStatus {
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "campaign is " + camp.Status + "; " + signal + " is not possible now",
+			Details: map[string]any{"status": camp.Status}})
+		return
+	}
+	ctx := c.Request.Context()
+	if err := h.temporal.SignalWorkflow(ctx, camp.WorkflowID, "", signal, arg); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the campaign's workflow has ended"})
+			return
+		}
+		h.fail(c, unavailable("could not signal the campaign workflow", err))
+		return
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["request_id"] = requestID(c)
+	if err := store.LogActivity(ctx, h.store.Pool, store.Activity{ClientID: &camp.ClientID, Actor: principal(c).Actor(), Action: action,
+		Entity: "campaign", EntityID: camp.ID.String(), Details: details}); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"campaign_id": camp.ID, "workflow_id": camp.WorkflowID, "signal": signal})
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The local stack behind `make run`: Temporal dev server (Web UI :8233),
+# migrations, worker and API. Ctrl-C stops all of it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin
+DATA=$ROOT/.data
+mkdir -p "$DATA/logs"
+
+[ -f .env ] && { set -a; . ./.env; set +a; }
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/nurture?sslmode=disable}
+export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+export HTTP_ADDR=${HTTP_ADDR:-:8080}
+export LOG_FORMAT=${LOG_FORMAT:-console}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+TEMPORAL_PORT=${TEMPORAL_ADDRESS##*:}
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo; echo ">> stopping: ${pids[*]}"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      alive=0
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+      [ $alive = 0 ] && break
+      sleep 0.2
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+  fi
+  echo ">> stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 1. Postgres and migrations (one clear line if Postgres is not there).
+if ! "$BIN/starter" migrate up; then
+  exit 1
+fi
+
+# 2. Temporal dev server with our search attributes, state under .data/.
+sa_args=()
+for sa in $("$BIN/starter" search-attributes); do sa_args+=(--search-attribute "$sa"); done
+"$BIN/temporal" server start-dev \
+  --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$DATA/temporal.db" --log-level warn "${sa_args[@]}" \
+  >"$DATA/logs/temporal.log" 2>&1 &
+pids+=($!)
+echo ">> waiting for Temporal on $TEMPORAL_ADDRESS"
+for i in $(seq 1 120); do
+  if "$BIN/temporal" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "Temporal dev server exited; see $DATA/logs/temporal.log"; tail -5 "$DATA/logs/temporal.log"; exit 1; fi
+  sleep 0.5
+done
+
+# 3. Airtable emulator with demo data (the local stand-in for api.airtable.com).
+if [ -x "$BIN/airtable-emulator" ]; then
+  export AIRTABLE_BASE_URL=${AIRTABLE_BASE_URL:-http://127.0.0.1:8181/v0}
+  export AIRTABLE_API_KEY=${AIRTABLE_API_KEY:-emulator-key}
+  "$BIN/airtable-emulator" -addr 127.0.0.1:8181 -seed >"$DATA/logs/airtable-emulator.log" 2>&1 &
+  pids+=($!)
+fi
+
+# 4. Worker and API.
+"$BIN/worker" >"$DATA/logs/worker.log" 2>&1 &
+pids+=($!)
+"$BIN/api" >"$DATA/logs/api.log" 2>&1 &
+pids+=($!)
+API_URL="http://localhost${HTTP_ADDR#0.0.0.0}"
+for i in $(seq 1 60); do
+  curl -fsS "$API_URL/healthz" >/dev/null 2>&1 && break
+  sleep 0.25
+done
+
+# 5. Demo clients (idempotent) and a super-admin token.
+"$BIN/starter" demo setup || echo ">> demo setup failed; see above"
+TOKEN=$("$BIN/starter" token create --role super_admin --name make-run -q)
+
+cat <<MSG
+
+  Nurture is up.
+    API          $API_URL   (OpenAPI: $API_URL/openapi.yaml)
+    Temporal UI  http://localhost:$TEMPORAL_UI_PORT
+    Temporal     $TEMPORAL_ADDRESS
+    Postgres     $DATABASE_URL
+    Logs         $DATA/logs/
+
+  Super-admin token (new each run):
+    export T=$TOKEN
+    curl -H "Authorization: Bearer \$T" $API_URL/v1/leads
+
+  Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}" || true
+echo ">> a process exited; stopping the rest (logs in $DATA/logs/)"

@@ -1,0 +1,400 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nurture-sms/nurture/activities"
+	"github.com/nurture-sms/nurture/internal/campaign"
+)
+
+// Names of the campaign workflow's messages (usable from the Temporal UI
+// and `temporal workflow signal/query`).
+const (
+	SignalReschedule      = "reschedule"
+	SignalCancel          = "cancel"
+	SignalRetryActivation = "retry-activation"
+	QueryProgress         = "progress"
+)
+
+// CampaignWorkflowID is the workflow ID of a campaign.
+func CampaignWorkflowID(campaignID string) string { return "campaign/" + campaignID }
+
+// RescheduleSignal moves the start time of a campaign not yet activated.
+type RescheduleSignal struct {
+	StartAt time.Time `json:"start_at"`
+}
+
+// CampaignInput starts (or continues) a CampaignWorkflow.
+type CampaignInput struct {
+	CampaignID string
+	ClientID   string
+	StartAt    *time.Time
+	// Tuning; zero values take the defaults below.
+	BatchSize       int
+	ChunkBudget     time.Duration
+	ActivationRetry *temporal.RetryPolicy
+	MaxChunksPerRun int
+	// State carried across continue-as-new.
+	State *CampaignProgress
+}
+
+// CampaignProgress is what the progress query answers.
+type CampaignProgress struct {
+	Status           string     `json:"status"`
+	EnrollmentStatus string     `json:"enrollment_status"`
+	StartAt          *time.Time `json:"start_at"`
+	Enrolled         int        `json:"enrolled"`
+	Matched          int        `json:"matched"`
+	Cursor           string     `json:"cursor"`
+	Swept            bool       `json:"swept"`
+	Chunks           int        `json:"chunks"`
+	Runs             int        `json:"runs"`
+	ActivationTries  int        `json:"activation_tries"`
+	LastError        string     `json:"last_error"`
+}
+
+// CampaignResult is the end state.
+type CampaignResult struct {
+	Status           string `json:"status"`
+	EnrollmentStatus string `json:"enrollment_status"`
+	Enrolled         int    `json:"enrolled"`
+}
+
+// Defaults of the tuning knobs.
+const (
+	DefaultBatchSize       = 10000
+	DefaultChunkBudget     = 5 * time.Second
+	DefaultMaxChunksPerRun = 500
+)
+
+// DefaultActivationRetry: 4 attempts over ~15 s, then failed_activation + alert.
+var DefaultActivationRetry = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    30 * time.Second,
+	MaximumAttempts:    4,
+}
+
+var (
+	ca *activities.Campaign
+	al *activities.Alerts
+)
+
+// Campaign is the CampaignWorkflow: wait for start_at on a durable timer
+// (re-armed by reschedule), activate with retries (alerting and waiting for
+// retry-activation when that fails), enroll eligible leads in chunks with
+// exact, database-verified counters, then settle on active,
+// active+partial_capped or no_eligible_leads.
+func Campaign(ctx workflow.Context, in CampaignInput) (*CampaignResult, error) {
+	wf := &campaignWF{in: in}
+	if err := wf.setup(ctx); err != nil {
+		return nil, err
+	}
+	return wf.run(ctx)
+}
+
+type campaignWF struct {
+	in        CampaignInput
+	p         CampaignProgress
+	reschedCh workflow.ReceiveChannel
+	cancelCh  workflow.ReceiveChannel
+	retryCh   workflow.ReceiveChannel
+	cancelled bool
+}
+
+func (w *campaignWF) setup(ctx workflow.Context) error {
+	if w.in.State != nil {
+		w.p = *w.in.State
+	} else {
+		w.p.StartAt = w.in.StartAt
+	}
+	if w.in.BatchSize <= 0 {
+		w.in.BatchSize = DefaultBatchSize
+	}
+	if w.in.ChunkBudget <= 0 {
+		w.in.ChunkBudget = DefaultChunkBudget
+	}
+	if w.in.MaxChunksPerRun <= 0 {
+		w.in.MaxChunksPerRun = DefaultMaxChunksPerRun
+	}
+	if w.in.ActivationRetry == nil {
+		w.in.ActivationRetry = DefaultActivationRetry
+	}
+	w.reschedCh = workflow.GetSignalChannel(ctx, SignalReschedule)
+	w.cancelCh = workflow.GetSignalChannel(ctx, SignalCancel)
+	w.retryCh = workflow.GetSignalChannel(ctx, SignalRetryActivation)
+	return workflow.SetQueryHandler(ctx, QueryProgress, func() (CampaignProgress, error) { return w.p, nil })
+}
+
+func localCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumInterval: 10 * time.Second},
+	})
+}
+
+func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
+	log := workflow.GetLogger(ctx)
+	if w.p.Status == "" {
+		// First run: the row must exist (the API commits it right after starting us).
+		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 10 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 12},
+		})
+		var info activities.CampaignInfo
+		if err := workflow.ExecuteActivity(lctx, ca.LoadCampaign, w.in.CampaignID).Get(ctx, &info); err != nil {
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
+				log.Warn("campaign row never appeared; ending without side effects", "campaign_id", w.in.CampaignID)
+				w.p.Status = campaign.StatusOrphaned
+				return w.result(), nil
+			}
+			return nil, err
+		}
+		w.p.Status = info.Status
+		if w.p.Status == campaign.StatusScheduled && w.p.StartAt == nil {
+			w.p.StartAt = info.StartAt
+		}
+	}
+
+	for {
+		var err error
+		switch w.p.Status {
+		case campaign.StatusScheduled:
+			err = w.waitForStart(ctx)
+		case campaign.StatusActivating, campaign.StatusFailedActivation:
+			err = w.activate(ctx)
+		case campaign.StatusEnrolling:
+			var can bool
+			can, err = w.enroll(ctx)
+			if err == nil && can {
+				in := w.in
+				st := w.p
+				st.Runs++
+				in.State = &st
+				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
+			}
+		default: // active, no_eligible_leads, cancelled, orphaned
+			return w.result(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (w *campaignWF) result() *CampaignResult {
+	return &CampaignResult{Status: w.p.Status, EnrollmentStatus: w.p.EnrollmentStatus, Enrolled: w.p.Enrolled}
+}
+
+// setStatus records the status in the database and the search attribute.
+func (w *campaignWF) setStatus(ctx workflow.Context, status, lastError string) error {
+	w.p.Status, w.p.LastError = status, lastError
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.SetStatus, activities.SetStatusInput{
+		CampaignID: w.in.CampaignID, Status: status, LastError: lastError, StartAt: w.p.StartAt,
+	}).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(status))
+}
+
+func (w *campaignWF) doCancel(ctx workflow.Context) error {
+	w.cancelled = true
+	w.p.Status = campaign.StatusCancelled
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.Cancel, w.in.CampaignID).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusCancelled))
+}
+
+// waitForStart sleeps on a durable timer until start_at; reschedule re-arms it.
+func (w *campaignWF) waitForStart(ctx workflow.Context) error {
+	log := workflow.GetLogger(ctx)
+	for {
+		if w.p.StartAt == nil || !w.p.StartAt.After(workflow.Now(ctx)) {
+			return w.setStatus(ctx, campaign.StatusActivating, "")
+		}
+		tctx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimer(tctx, w.p.StartAt.Sub(workflow.Now(ctx)))
+		fired := false
+		var sig RescheduleSignal
+		gotResched, gotCancel := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(f workflow.Future) { fired = f.Get(ctx, nil) == nil })
+		sel.AddReceive(w.reschedCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); gotResched = true })
+		sel.AddReceive(w.cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); gotCancel = true })
+		sel.Select(ctx)
+		cancelTimer()
+		switch {
+		case gotCancel:
+			return w.doCancel(ctx)
+		case gotResched:
+			if !sig.StartAt.After(workflow.Now(ctx)) {
+				log.Warn("reschedule ignored: start_at is not in the future", "start_at", sig.StartAt)
+				continue
+			}
+			t := sig.StartAt.UTC()
+			w.p.StartAt = &t
+			if err := w.setStatus(ctx, campaign.StatusScheduled, ""); err != nil {
+				return err
+			}
+		case fired:
+			// loop: the check at the top starts activation
+		}
+	}
+}
+
+// activate runs the activation activity with its retry policy; when it
+// still fails, records failed_activation, alerts, and waits for
+// retry-activation or cancel.
+func (w *campaignWF) activate(ctx workflow.Context) error {
+	if w.p.Status == campaign.StatusFailedActivation {
+		return w.waitForRetry(ctx)
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         w.in.ActivationRetry,
+	})
+	var matched int
+	err := workflow.ExecuteActivity(actx, ca.Activate, w.in.CampaignID).Get(ctx, &matched)
+	w.p.ActivationTries++
+	if err == nil {
+		w.p.Matched = matched
+		w.p.Status, w.p.EnrollmentStatus, w.p.LastError = campaign.StatusEnrolling, campaign.EnrollmentRunning, ""
+		return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusEnrolling))
+	}
+	msg := rootMessage(err)
+	if err := w.setStatus(ctx, campaign.StatusFailedActivation, msg); err != nil {
+		return err
+	}
+	if err := w.alert(ctx, "campaign.activation_failed", "error",
+		"Campaign activation failed", "The campaign could not be activated: "+msg+". Fix the cause, then send retry-activation.",
+		map[string]any{"attempts": w.p.ActivationTries}); err != nil {
+		return err
+	}
+	return w.waitForRetry(ctx)
+}
+
+func (w *campaignWF) waitForRetry(ctx workflow.Context) error {
+	retry, cancel := false, false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(w.retryCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); retry = true })
+	sel.AddReceive(w.cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); cancel = true })
+	sel.Select(ctx)
+	if cancel {
+		return w.doCancel(ctx)
+	}
+	_ = retry
+	return w.setStatus(ctx, campaign.StatusActivating, w.p.LastError)
+}
+
+// enroll runs enrollment chunks; it reports true when the workflow should
+// continue as new to keep its history small.
+func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: w.in.ChunkBudget + 2*time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	for chunks := 0; ; chunks++ {
+		// A cancel that arrived meanwhile wins.
+		if w.cancelCh.ReceiveAsync(nil) {
+			return false, w.doCancel(ctx)
+		}
+		w.drainIgnored(ctx)
+		if chunks >= w.in.MaxChunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return true, nil
+		}
+		var res activities.EnrollResult
+		if err := workflow.ExecuteActivity(actx, ca.EnrollChunk, activities.EnrollInput{
+			CampaignID: w.in.CampaignID, Cursor: w.p.Cursor, BatchSize: w.in.BatchSize, Budget: w.in.ChunkBudget,
+		}).Get(ctx, &res); err != nil {
+			return false, err
+		}
+		w.p.Chunks++
+		w.p.Enrolled = res.Total
+		w.p.Cursor = res.Cursor
+		if res.Stopped {
+			// Cancelled through the database (a cancel signal is on its way).
+			return false, w.doCancel(ctx)
+		}
+		if res.Done && !w.p.Swept {
+			// One more pass from the start picks up leads that were locked
+			// by someone else (SKIP LOCKED) when the walk passed them.
+			w.p.Swept, w.p.Cursor = true, ""
+			continue
+		}
+		if res.Done || res.Capped {
+			return false, w.finalize(ctx)
+		}
+	}
+}
+
+// drainIgnored consumes signals that mean nothing once activation started.
+func (w *campaignWF) drainIgnored(ctx workflow.Context) {
+	for w.reschedCh.ReceiveAsync(nil) {
+		workflow.GetLogger(ctx).Warn("reschedule ignored: campaign already activated")
+	}
+	for w.retryCh.ReceiveAsync(nil) {
+	}
+}
+
+func (w *campaignWF) finalize(ctx workflow.Context) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	var fin struct {
+		Status           string `json:"status"`
+		EnrollmentStatus string `json:"enrollment_status"`
+		Enrolled         int    `json:"enrolled"`
+		Remaining        int    `json:"remaining"`
+	}
+	if err := workflow.ExecuteActivity(actx, ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
+		return err
+	}
+	w.p.Status, w.p.EnrollmentStatus, w.p.Enrolled = fin.Status, fin.EnrollmentStatus, fin.Enrolled
+	if err := workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(fin.Status)); err != nil {
+		return err
+	}
+	if fin.EnrollmentStatus == campaign.EnrollmentPartialCapped {
+		return w.alert(ctx, "campaign.partial_enrollment", "warning", "Campaign enrollment capped",
+			fmt.Sprintf("max_leads stopped enrollment at %d; %d eligible leads were left out.", fin.Enrolled, fin.Remaining),
+			map[string]any{"enrolled": fin.Enrolled, "remaining": fin.Remaining})
+	}
+	return nil
+}
+
+func (w *campaignWF) alert(ctx workflow.Context, kind, severity, subject, msg string, details map[string]any) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	info := workflow.GetInfo(ctx)
+	a := activities.Alert{
+		ID:       fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, kind, w.p.ActivationTries),
+		ClientID: w.in.ClientID, Kind: kind, Severity: severity, Subject: subject, Message: msg,
+		CampaignID: w.in.CampaignID, Details: details, At: workflow.Now(ctx),
+	}
+	if err := workflow.ExecuteActivity(actx, al.SendAlert, a).Get(ctx, nil); err != nil {
+		// An undeliverable alert must not wedge the campaign; it stays in history and the log.
+		workflow.GetLogger(ctx).Error("alert delivery failed", "kind", kind, "error", err)
+	}
+	return nil
+}
+
+// rootMessage is the innermost error text (the activity's own message).
+func rootMessage(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}
