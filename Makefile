@@ -33,6 +33,7 @@ test: $(TEMPORAL)
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateCampaign -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzParseLeadQuery -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
 

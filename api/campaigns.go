@@ -287,7 +287,7 @@ func (h *handlers) listCampaigns(c *gin.Context) {
 	q := c.Request.URL.Query()
 	for k := range q {
 		if k != "status" && k != "limit" && k != "client_id" {
-			h.fail(c, InvalidField(k, "unknown query parameter "+strconv.Quote(k)))
+			h.fail(c, unknownParam(k))
 			return
 		}
 	}

@@ -59,7 +59,11 @@ func jsonError(err error) *Error {
 		return InvalidField("body", "malformed JSON: unexpected end of input")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return InvalidField(name, "unknown field "+strconv.Quote(name))
+		field := name
+		if field == "" {
+			field = "body"
+		}
+		return InvalidField(field, "unknown field "+strconv.Quote(name))
 	default:
 		var fe *fieldError
 		if errors.As(err, &fe) {

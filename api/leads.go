@@ -32,7 +32,7 @@ func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
 	f := store.LeadFilter{Limit: defaultLeadLimit}
 	for k, v := range q {
 		if !leadQueryParams[k] {
-			return f, InvalidField(k, "unknown query parameter "+strconv.Quote(k))
+			return f, unknownParam(k)
 		}
 		if len(v) > 1 {
 			return f, InvalidField(k, k+" may be given once")
@@ -174,4 +174,13 @@ func scopeOf(p auth.Principal) *uuid.UUID {
 	}
 	id := p.ClientID
 	return &id
+}
+
+// unknownParam is the 400 for a query parameter the route does not take.
+func unknownParam(k string) error {
+	field := k
+	if field == "" {
+		field = "query"
+	}
+	return InvalidField(field, "unknown query parameter "+strconv.Quote(k))
 }

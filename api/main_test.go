@@ -14,14 +14,17 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/api"
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/testenv"
+	"github.com/nurture-sms/nurture/workflows"
 )
 
 var (
@@ -52,6 +55,14 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = srv.Stop() }()
 	testTemporal = srv.Client()
+	w := worker.New(testTemporal, "test", worker.Options{})
+	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
+		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}})
+	if err := w.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
+		return 1
+	}
+	defer w.Stop()
 	return m.Run()
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/store"
 )
 
 // Names of the campaign workflow's messages (usable from the Temporal UI
@@ -35,10 +36,11 @@ type CampaignInput struct {
 	ClientID   string
 	StartAt    *time.Time
 	// Tuning; zero values take the defaults below.
-	BatchSize       int
-	ChunkBudget     time.Duration
-	ActivationRetry *temporal.RetryPolicy
-	MaxChunksPerRun int
+	BatchSize        int
+	ChunkBudget      time.Duration
+	ActivationRetry  *temporal.RetryPolicy
+	MaxChunksPerRun  int
+	HeartbeatTimeout time.Duration
 	// State carried across continue-as-new.
 	State *CampaignProgress
 }
@@ -121,6 +123,9 @@ func (w *campaignWF) setup(ctx workflow.Context) error {
 	}
 	if w.in.MaxChunksPerRun <= 0 {
 		w.in.MaxChunksPerRun = DefaultMaxChunksPerRun
+	}
+	if w.in.HeartbeatTimeout <= 0 {
+		w.in.HeartbeatTimeout = 20 * time.Second
 	}
 	if w.in.ActivationRetry == nil {
 		w.in.ActivationRetry = DefaultActivationRetry
@@ -298,7 +303,7 @@ func (w *campaignWF) waitForRetry(ctx workflow.Context) error {
 func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: w.in.ChunkBudget + 2*time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    w.in.HeartbeatTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	for chunks := 0; ; chunks++ {
@@ -349,12 +354,7 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
-	var fin struct {
-		Status           string `json:"status"`
-		EnrollmentStatus string `json:"enrollment_status"`
-		Enrolled         int    `json:"enrolled"`
-		Remaining        int    `json:"remaining"`
-	}
+	var fin store.FinalizeResult
 	if err := workflow.ExecuteActivity(actx, ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
 		return err
 	}
