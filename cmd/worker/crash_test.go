@@ -1,0 +1,124 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/testenv"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// The worker is killed with SIGKILL three times while it enrolls 50,000
+// leads and restarted each time: the campaign still ends with exactly
+// 50,000 enrollments, each lead once.
+func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dbase, err := testenv.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbase.Close()
+	srv, err := testenv.StartTemporal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop() }()
+
+	bin := filepath.Join(t.TempDir(), "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build worker: %v", err)
+	}
+
+	st := store.New(dbase.Pool)
+	cl, err := st.CreateClient(ctx, store.NewClient{Name: "crash", Timezone: "UTC", AirtableTable: "Leads"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50000
+	if _, err := dbase.Pool.Exec(ctx, `INSERT INTO leads (client_id, airtable_record_id, tags) SELECT $1::uuid, 'rec' || g, ARRAY['all'] FROM generate_series(1, $2) g`, cl.ID, n); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	nc := store.NewCampaign{ID: id, ClientID: cl.ID, Name: "crash", Audience: campaign.Audience{TargetTags: []string{"all"}},
+		Messages: []campaign.Step{{Body: "hi"}}, Status: campaign.StatusActivating, WorkflowID: workflows.CampaignWorkflowID(id.String())}
+	if err := pgx.BeginFunc(ctx, dbase.Pool, func(tx pgx.Tx) error { _, err := store.InsertCampaign(ctx, tx, nc); return err }); err != nil {
+		t.Fatal(err)
+	}
+	const queue = "crash"
+	run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: nc.WorkflowID, TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.Campaign, workflows.CampaignInput{
+		CampaignID: id.String(), ClientID: cl.ID.String(),
+		BatchSize: 200, ChunkBudget: time.Second, HeartbeatTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbase.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
+			"TEMPORAL_TASK_QUEUE="+queue, "WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	enrolled := func() int {
+		var c int
+		_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, id).Scan(&c)
+		return c
+	}
+	w := start()
+	kills := 0
+	for _, threshold := range []int{5000, 20000, 35000} {
+		for enrolled() < threshold {
+			if ctx.Err() != nil {
+				t.Fatal("timed out waiting for enrollment progress")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if got := enrolled(); got >= n {
+			t.Fatalf("enrollment finished (%d) before kill %d: make batches smaller", got, kills+1)
+		}
+		if err := w.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Wait()
+		kills++
+		t.Logf("SIGKILL %d at %d enrolled", kills, enrolled())
+		w = start()
+	}
+	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
+
+	var res workflows.CampaignResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	var rows, distinct, counter int
+	var status string
+	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE campaign_id = $1`, id).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count, status FROM campaigns WHERE id = $1`, id).Scan(&counter, &status)
+	if kills != 3 || rows != n || distinct != n || counter != n || res.Enrolled != n || status != campaign.StatusActive {
+		t.Fatal(fmt.Sprintf("kills %d rows %d distinct %d counter %d result %+v status %s", kills, rows, distinct, counter, res, status))
+	}
+}
