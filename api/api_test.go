@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -495,5 +496,31 @@ func TestViewerCannotWrite(t *testing.T) {
 	tn := newTenant(t, "viewer")
 	if r := h.do("POST", "/v1/tokens", tn.Viewer, map[string]any{"role": "client_viewer", "client_id": tn.ID}); r.Status != 403 || r.errorOf(t).Error.Code != "FORBIDDEN" {
 		t.Fatalf("viewer POST: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestLogsCarryNoPII(t *testing.T) {
+	h := newHarness(t)
+	tn := newTenant(t, "pii")
+	seedLeads(t, tn.ID, 5, time.Now().UTC())
+	var page struct {
+		Data []store.Lead `json:"data"`
+	}
+	h.do("GET", "/v1/leads", tn.Admin, nil).json(t, &page)
+	for _, l := range page.Data {
+		h.do("GET", "/v1/leads/"+l.ID.String(), tn.Admin, nil)
+	}
+	h.do("GET", "/v1/leads?tag=lead1@example.com", tn.Admin, nil)
+	if h.logs.Len() == 0 {
+		t.Fatal("nothing logged")
+	}
+	for _, e := range h.logs.All() {
+		line := e.Message
+		for k, v := range e.ContextMap() {
+			line += " " + k + "=" + fmt.Sprint(v)
+		}
+		if strings.Contains(line, "+1555") || strings.Contains(line, "@example.com") {
+			t.Fatalf("PII in log line: %s", line)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/client"
@@ -41,4 +42,20 @@ func newUnreadyHarness(t *testing.T) *harness {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return &harness{t: t, srv: srv, logs: logs}
+}
+
+func TestBootstrapTokenIsSuperAdmin(t *testing.T) {
+	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, BootstrapToken: "boot-" + strings.Repeat("x", 40)})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	h := &harness{t: t, srv: srv, logs: nil}
+	if got := h.do("GET", "/v1/leads", "boot-"+strings.Repeat("x", 40), nil); got.Status != 200 {
+		t.Fatalf("bootstrap token: %d", got.Status)
+	}
+	if got := h.do("POST", "/v1/clients", "boot-"+strings.Repeat("x", 40), map[string]any{"name": "boot " + strings.Repeat("y", 3) + t.Name()}); got.Status != 201 {
+		t.Fatalf("bootstrap create client: %d %s", got.Status, got.Body)
+	}
+	if got := h.do("GET", "/v1/leads", "boot-"+strings.Repeat("x", 39), nil); got.Status != 401 {
+		t.Fatalf("near-miss token: %d", got.Status)
+	}
 }
