@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nurture-sms/nurture/internal/store"
 )
@@ -83,8 +85,10 @@ func (a *Campaign) Activate(ctx context.Context, campaignID string) (int, error)
 // EnrollInput asks for one chunk of enrollment work.
 type EnrollInput struct {
 	CampaignID string
-	Cursor     string // last lead id considered ("" = from the start)
-	BatchSize  int
+	// Cursors: per stream, the last lead id considered (nil = from the start).
+	Cursors   []string
+	Streams   int // parallel streams over disjoint id ranges (capped campaigns use 1)
+	BatchSize int
 	// Budget bounds the chunk so the workflow sees progress regularly.
 	Budget time.Duration
 }
@@ -93,57 +97,143 @@ type EnrollInput struct {
 type EnrollResult struct {
 	Total   int // the campaign's enrolled_count, from the database
 	Added   int
-	Cursor  string
-	Done    bool // no eligible lead after Cursor
+	Cursors []string
+	Done    bool // every stream reached the end of its range
 	Capped  bool
 	Stopped bool // no longer enrolling (cancelled)
 	Batches int
 }
 
-// EnrollChunk claims eligible leads batch after batch (each batch one
-// transaction, see store.EnrollBatch) until the budget is spent, the cap is
-// reached or the leads run out, heartbeating its cursor so a retry after a
-// crash resumes where the last committed batch ended.
-func (a *Campaign) EnrollChunk(ctx context.Context, in EnrollInput) (EnrollResult, error) {
-	id := uuid.MustParse(in.CampaignID)
-	cursor := uuid.Nil
-	if in.Cursor != "" {
-		cursor = uuid.MustParse(in.Cursor)
-	}
-	if activity.HasHeartbeatDetails(ctx) {
-		var hb string
-		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil && hb != "" {
-			cursor = uuid.MustParse(hb)
+// stream is one walk over a slice of the id space.
+type stream struct {
+	Cursor uuid.UUID // last id considered
+	UpTo   uuid.UUID // inclusive end of the range
+	Done   bool
+}
+
+// splitStreams divides the uuid space into n contiguous ranges by the
+// leading 16 bits.
+func splitStreams(n int) []stream {
+	out := make([]stream, n)
+	for i := range out {
+		if i > 0 {
+			lo := uint16(i * 65536 / n)
+			out[i].Cursor[0], out[i].Cursor[1] = byte(lo>>8), byte(lo)
+			// cursor is exclusive: start just below lo
+			out[i].Cursor = prevUUID(out[i].Cursor)
+		}
+		if i == n-1 {
+			out[i].UpTo = store.MaxUUID
+		} else {
+			hi := uint16((i + 1) * 65536 / n)
+			var u uuid.UUID
+			u[0], u[1] = byte(hi>>8), byte(hi)
+			out[i].UpTo = prevUUID(u)
 		}
 	}
+	return out
+}
+
+// prevUUID is the uuid just below u (u must not be all zeros... all zeros stays).
+func prevUUID(u uuid.UUID) uuid.UUID {
+	for i := 15; i >= 0; i-- {
+		if u[i] > 0 {
+			u[i]--
+			return u
+		}
+		u[i] = 0xff
+	}
+	return uuid.Nil
+}
+
+// EnrollChunk claims eligible leads batch after batch (each batch one
+// transaction, see store.EnrollBatch) until the budget is spent, the cap is
+// reached or the leads run out. Uncapped campaigns walk Streams disjoint id
+// ranges in parallel (one connection each), which uses more than one core of
+// the database. Progress (every stream's cursor) is heartbeated after each
+// batch, so a retry after a crash resumes where the committed batches ended.
+func (a *Campaign) EnrollChunk(ctx context.Context, in EnrollInput) (EnrollResult, error) {
+	id := uuid.MustParse(in.CampaignID)
 	if in.BatchSize <= 0 {
 		in.BatchSize = 10000
 	}
-	deadline := time.Now().Add(in.Budget)
-	var out EnrollResult
-	for {
-		res, err := a.Store.EnrollBatch(ctx, id, cursor, in.BatchSize)
-		if err != nil {
-			return out, fmt.Errorf("enroll batch: %w", err)
-		}
-		out.Batches++
-		out.Added += res.Enrolled
-		out.Total = res.Total
-		cursor = res.Cursor
-		activity.RecordHeartbeat(ctx, cursor.String())
-		switch {
-		case res.Stopped:
-			out.Stopped = true
-		case res.Capped:
-			out.Capped = true
-		case res.Scanned < res.Limit:
-			out.Done = true
-		}
-		if out.Stopped || out.Capped || out.Done || time.Now().After(deadline) {
-			out.Cursor = cursor.String()
-			return out, nil
+	n := in.Streams
+	if n <= 0 {
+		n = 1
+	}
+	capped, err := a.Store.CampaignHasCap(ctx, id)
+	if err != nil {
+		return EnrollResult{}, fmt.Errorf("load campaign: %w", err)
+	}
+	if capped {
+		n = 1
+	}
+	streams := splitStreams(n)
+	if len(in.Cursors) == n {
+		for i, c := range in.Cursors {
+			if c == "" {
+				continue
+			}
+			if streams[i].Cursor, err = uuid.Parse(c); err != nil {
+				return EnrollResult{}, temporal.NewNonRetryableApplicationError("bad cursor", "InvalidInput", err)
+			}
+			streams[i].Done = streams[i].Cursor == streams[i].UpTo
 		}
 	}
+	if activity.HasHeartbeatDetails(ctx) {
+		var hb []stream
+		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil && len(hb) == n {
+			streams = hb
+		}
+	}
+
+	deadline := time.Now().Add(in.Budget)
+	var (
+		mu  sync.Mutex
+		out EnrollResult
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range streams {
+		g.Go(func() error {
+			for !streams[i].Done {
+				res, err := a.Store.EnrollBatch(gctx, id, streams[i].Cursor, streams[i].UpTo, in.BatchSize)
+				if err != nil {
+					return fmt.Errorf("enroll batch: %w", err)
+				}
+				mu.Lock()
+				out.Batches++
+				out.Added += res.Enrolled
+				if res.Total > out.Total {
+					out.Total = res.Total
+				}
+				streams[i].Cursor = res.Cursor
+				switch {
+				case res.Stopped:
+					out.Stopped = true
+				case res.Capped:
+					out.Capped = true
+				case res.Scanned < res.Limit:
+					streams[i].Done = true
+				}
+				activity.RecordHeartbeat(ctx, append([]stream(nil), streams...))
+				stop := out.Stopped || out.Capped || time.Now().After(deadline)
+				mu.Unlock()
+				if stop {
+					return nil
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, err
+	}
+	out.Done = true
+	for _, s := range streams {
+		out.Done = out.Done && s.Done
+		out.Cursors = append(out.Cursors, s.Cursor.String())
+	}
+	return out, nil
 }
 
 // Finalize sets the end state from the enrollment rows.

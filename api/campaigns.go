@@ -345,7 +345,7 @@ func (h *handlers) getCampaign(c *gin.Context) {
 	}
 	view := campaignView{Campaign: camp}
 	// Live workflow state when the workflow answers quickly; the row is the truth otherwise.
-	if h.temporal != nil {
+	if h.temporal != nil && !terminal(camp.Status) {
 		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
 		if v, err := h.temporal.QueryWorkflow(qctx, camp.WorkflowID, "", workflows.QueryProgress); err == nil {
@@ -427,4 +427,14 @@ func (h *handlers) steer(c *gin.Context, action string, allowed []string, signal
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"campaign_id": camp.ID, "workflow_id": camp.WorkflowID, "signal": signal})
+}
+
+// terminal statuses: the workflow has ended (or will not change by itself),
+// so the row says everything and no query (a history replay) is needed.
+func terminal(status string) bool {
+	switch status {
+	case campaign.StatusActive, campaign.StatusNoEligibleLeads, campaign.StatusCancelled, campaign.StatusOrphaned:
+		return true
+	}
+	return false
 }

@@ -40,6 +40,7 @@ type CampaignInput struct {
 	ChunkBudget      time.Duration
 	ActivationRetry  *temporal.RetryPolicy
 	MaxChunksPerRun  int
+	Streams          int
 	HeartbeatTimeout time.Duration
 	// State carried across continue-as-new.
 	State *CampaignProgress
@@ -52,8 +53,7 @@ type CampaignProgress struct {
 	StartAt          *time.Time `json:"start_at"`
 	Enrolled         int        `json:"enrolled"`
 	Matched          int        `json:"matched"`
-	Cursor           string     `json:"cursor"`
-	Swept            bool       `json:"swept"`
+	Cursors          []string   `json:"cursors"`
 	Chunks           int        `json:"chunks"`
 	Runs             int        `json:"runs"`
 	ActivationTries  int        `json:"activation_tries"`
@@ -69,9 +69,10 @@ type CampaignResult struct {
 
 // Defaults of the tuning knobs.
 const (
-	DefaultBatchSize       = 10000
+	DefaultBatchSize       = 50000
 	DefaultChunkBudget     = 5 * time.Second
 	DefaultMaxChunksPerRun = 500
+	DefaultStreams         = 2
 )
 
 // DefaultActivationRetry: 4 attempts over ~15 s, then failed_activation + alert.
@@ -121,6 +122,9 @@ func (w *campaignWF) setup(ctx workflow.Context) error {
 	if w.in.ChunkBudget <= 0 {
 		w.in.ChunkBudget = DefaultChunkBudget
 	}
+	if w.in.Streams <= 0 {
+		w.in.Streams = DefaultStreams
+	}
 	if w.in.MaxChunksPerRun <= 0 {
 		w.in.MaxChunksPerRun = DefaultMaxChunksPerRun
 	}
@@ -147,12 +151,12 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 	log := workflow.GetLogger(ctx)
 	if w.p.Status == "" {
 		// First run: the row must exist (the API commits it right after starting us).
-		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 10 * time.Second,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 12},
 		})
 		var info activities.CampaignInfo
-		if err := workflow.ExecuteActivity(lctx, ca.LoadCampaign, w.in.CampaignID).Get(ctx, &info); err != nil {
+		if err := workflow.ExecuteLocalActivity(lctx, ca.LoadCampaign, w.in.CampaignID).Get(ctx, &info); err != nil {
 			var appErr *temporal.ApplicationError
 			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 				log.Warn("campaign row never appeared; ending without side effects", "campaign_id", w.in.CampaignID)
@@ -261,12 +265,12 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 	if w.p.Status == campaign.StatusFailedActivation {
 		return w.waitForRetry(ctx)
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         w.in.ActivationRetry,
 	})
 	var matched int
-	err := workflow.ExecuteActivity(actx, ca.Activate, w.in.CampaignID).Get(ctx, &matched)
+	err := workflow.ExecuteLocalActivity(actx, ca.Activate, w.in.CampaignID).Get(ctx, &matched)
 	w.p.ActivationTries++
 	if err == nil {
 		w.p.Matched = matched
@@ -317,22 +321,16 @@ func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 		}
 		var res activities.EnrollResult
 		if err := workflow.ExecuteActivity(actx, ca.EnrollChunk, activities.EnrollInput{
-			CampaignID: w.in.CampaignID, Cursor: w.p.Cursor, BatchSize: w.in.BatchSize, Budget: w.in.ChunkBudget,
+			CampaignID: w.in.CampaignID, Cursors: w.p.Cursors, Streams: w.in.Streams, BatchSize: w.in.BatchSize, Budget: w.in.ChunkBudget,
 		}).Get(ctx, &res); err != nil {
 			return false, err
 		}
 		w.p.Chunks++
 		w.p.Enrolled = res.Total
-		w.p.Cursor = res.Cursor
+		w.p.Cursors = res.Cursors
 		if res.Stopped {
 			// Cancelled through the database (a cancel signal is on its way).
 			return false, w.doCancel(ctx)
-		}
-		if res.Done && !w.p.Swept {
-			// One more pass from the start picks up leads that were locked
-			// by someone else (SKIP LOCKED) when the walk passed them.
-			w.p.Swept, w.p.Cursor = true, ""
-			continue
 		}
 		if res.Done || res.Capped {
 			return false, w.finalize(ctx)
@@ -350,12 +348,12 @@ func (w *campaignWF) drainIgnored(ctx workflow.Context) {
 }
 
 func (w *campaignWF) finalize(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	var fin store.FinalizeResult
-	if err := workflow.ExecuteActivity(actx, ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
+	if err := workflow.ExecuteLocalActivity(actx, ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
 		return err
 	}
 	w.p.Status, w.p.EnrollmentStatus, w.p.Enrolled = fin.Status, fin.EnrollmentStatus, fin.Enrolled

@@ -223,28 +223,33 @@ func TestCampaignZeroMatchesIsNoEligibleLeads(t *testing.T) {
 	require.Zero(t, res.Enrolled)
 }
 
-// After the walk ends, one sweep from the start runs before finalizing.
-func TestCampaignSweepsOnceBeforeFinalizing(t *testing.T) {
+// The workflow carries the walk's position (the keyset cursor) from
+// chunk to chunk and finalizes only when a chunk reports Done.
+func TestCampaignCarriesWalkPositionAcrossChunks(t *testing.T) {
 	env := newEnv(t)
 	statuses(env)
 	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusActivating}, nil)
 	env.OnActivity(ca.Activate, mock.Anything, campID).Return(30, nil)
-	var cursors []string
+	var seen []activities.EnrollInput
 	env.OnActivity(ca.EnrollChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrollInput) (activities.EnrollResult, error) {
-		cursors = append(cursors, in.Cursor)
-		switch len(cursors) {
+		seen = append(seen, in)
+		switch len(seen) {
 		case 1:
-			return activities.EnrollResult{Total: 20, Cursor: "c-20"}, nil
+			return activities.EnrollResult{Total: 20, Cursors: []string{"c-20", "d-1"}}, nil
 		case 2:
-			return activities.EnrollResult{Total: 29, Cursor: "c-29", Done: true}, nil
+			return activities.EnrollResult{Total: 29, Cursors: []string{"c-25", "d-2"}}, nil
 		default:
-			return activities.EnrollResult{Total: 30, Cursor: "c-1", Done: true}, nil
+			return activities.EnrollResult{Total: 30, Cursors: []string{"c-30", "d-3"}, Done: true}, nil
 		}
 	})
 	env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, Enrolled: 30}, nil)
 	env.ExecuteWorkflow(workflows.Campaign, input(nil))
 	require.NoError(t, env.GetWorkflowError())
-	require.Equal(t, []string{"", "c-20", ""}, cursors)
+	require.Len(t, seen, 3)
+	require.Empty(t, seen[0].Cursors)
+	require.Equal(t, 2, seen[0].Streams)
+	require.Equal(t, []string{"c-20", "d-1"}, seen[1].Cursors)
+	require.Equal(t, []string{"c-25", "d-2"}, seen[2].Cursors)
 }
 
 func TestCampaignContinuesAsNewWithState(t *testing.T) {
@@ -255,7 +260,7 @@ func TestCampaignContinuesAsNewWithState(t *testing.T) {
 	n := 0
 	env.OnActivity(ca.EnrollChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrollInput) (activities.EnrollResult, error) {
 		n++
-		return activities.EnrollResult{Total: n * 10, Cursor: "c"}, nil
+		return activities.EnrollResult{Total: n * 10, Cursors: []string{"c"}}, nil
 	})
 	in := input(nil)
 	in.MaxChunksPerRun = 3
@@ -287,7 +292,7 @@ func TestCampaignCancelDuringEnrollment(t *testing.T) {
 	chunks := 0
 	env.OnActivity(ca.EnrollChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EnrollInput) (activities.EnrollResult, error) {
 		chunks++
-		return activities.EnrollResult{Total: chunks, Cursor: "c"}, nil
+		return activities.EnrollResult{Total: chunks, Cursors: []string{"c"}}, nil
 	}).After(time.Minute)
 	env.OnActivity(ca.Cancel, mock.Anything, campID).Return(nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalCancel, nil) }, 150*time.Second)

@@ -31,12 +31,13 @@ func searchAttributesCmd() *cobra.Command {
 }
 
 // demoClients are created by `make run` so a new user has data at once.
+// Their Airtable bases are the emulator's demo bases (internal/airtableemu).
 var demoClients = []struct {
-	Name, Timezone string
-	Leads          int
+	Name, Timezone, Base string
+	Leads                int
 }{
-	{"Acme Dental", "America/New_York", 700},
-	{"Brightside Realty", "America/Los_Angeles", 500},
+	{"Acme Dental", "America/New_York", "appDemoAcme000001", 700},
+	{"Globex Realty", "America/Los_Angeles", "appDemoGlobex0001", 500},
 }
 
 func demoCmd() *cobra.Command {
@@ -54,7 +55,7 @@ func demoCmd() *cobra.Command {
 			defer pool.Close()
 			st := store.New(pool)
 			for _, d := range demoClients {
-				id, created, err := ensureClient(ctx, st, d.Name, d.Timezone)
+				id, created, err := ensureClient(ctx, st, d.Name, d.Timezone, d.Base)
 				if err != nil {
 					return err
 				}
@@ -74,13 +75,13 @@ func demoCmd() *cobra.Command {
 	return cmd
 }
 
-func ensureClient(ctx context.Context, st *store.Store, name, tz string) (uuid.UUID, bool, error) {
+func ensureClient(ctx context.Context, st *store.Store, name, tz, base string) (uuid.UUID, bool, error) {
 	var id uuid.UUID
 	err := st.Pool.QueryRow(ctx, `SELECT id FROM clients WHERE lower(name) = lower($1)`, name).Scan(&id)
 	if err == nil {
 		return id, false, nil
 	}
-	c, err := st.CreateClient(ctx, store.NewClient{Name: name, Timezone: tz, AirtableTable: "Leads"}, "demo")
+	c, err := st.CreateClient(ctx, store.NewClient{Name: name, Timezone: tz, AirtableBaseID: base, AirtableTable: "Leads"}, "demo")
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("create demo client: %w", err)
 	}
@@ -88,7 +89,8 @@ func ensureClient(ctx context.Context, st *store.Store, name, tz string) (uuid.U
 }
 
 // seedDemoLeads gives a demo client n leads if it has none (deterministic
-// names, fake +1555 numbers, example.com addresses).
+// names, fake +1555 numbers, example.com addresses). It stands in for the
+// first Airtable sync until the sync workflow exists.
 func seedDemoLeads(ctx context.Context, st *store.Store, client uuid.UUID, n int) (int, error) {
 	tag, err := st.Pool.Exec(ctx, `
 		INSERT INTO leads (client_id, airtable_record_id, first_name, last_name, phone, email, timezone, tags, icp_score, engagement_level, status, booked, sms_stop, created_at)

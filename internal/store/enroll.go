@@ -91,13 +91,22 @@ type EnrollBatchResult struct {
 	Stopped  bool      // the campaign is no longer enrolling
 }
 
-// EnrollBatch claims up to batch eligible leads with id > after for the
-// campaign, in one transaction: the campaign row is locked (so its counter
-// and cap are exact), candidates are locked with SKIP LOCKED, and the
-// partial unique index on active enrollments makes it impossible for two
-// campaigns to hold the same lead whatever the interleaving; a lead lost to
-// another campaign is simply not inserted (ON CONFLICT DO NOTHING).
-func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after uuid.UUID, batch int) (EnrollBatchResult, error) {
+// MaxUUID is the upper bound of the whole keyset space.
+var MaxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// EnrollBatch claims up to batch eligible leads with after < id <= upTo for
+// the campaign, in one transaction. The claim is one statement: it walks the
+// covering index in id order, skips leads with an active enrollment, and
+// inserts enrollment rows with ON CONFLICT DO NOTHING, so the partial unique
+// index on active enrollments decides every race: two campaigns can never
+// hold the same lead, and a lead lost to another campaign is simply not
+// inserted (and not counted). The counter is bumped by what was inserted,
+// in the same transaction.
+//
+// A capped campaign's row is locked for the whole batch (FOR UPDATE) so the
+// cap is exact; without a cap, batches over disjoint id ranges run in
+// parallel and only serialize on the final counter update.
+func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after, upTo uuid.UUID, batch int) (EnrollBatchResult, error) {
 	var res EnrollBatchResult
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var clientID uuid.UUID
@@ -105,10 +114,16 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after uui
 		var maxLeads *int
 		var enrolled int
 		var audRaw []byte
-		err := tx.QueryRow(ctx, `SELECT client_id, status, max_leads, enrolled_count, audience FROM campaigns WHERE id = $1 FOR UPDATE`, campaignID).
+		err := tx.QueryRow(ctx, `SELECT client_id, status, max_leads, enrolled_count, audience FROM campaigns WHERE id = $1`, campaignID).
 			Scan(&clientID, &status, &maxLeads, &enrolled, &audRaw)
 		if err != nil {
 			return notFound(err)
+		}
+		if maxLeads != nil {
+			// Re-read under the row lock: the cap needs the exact count.
+			if err := tx.QueryRow(ctx, `SELECT status, enrolled_count FROM campaigns WHERE id = $1 FOR UPDATE`, campaignID).Scan(&status, &enrolled); err != nil {
+				return err
+			}
 		}
 		res.Total = enrolled
 		if status != campaign.StatusEnrolling {
@@ -130,13 +145,15 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after uui
 		if err := json.Unmarshal(audRaw, &aud); err != nil {
 			return fmt.Errorf("decode audience: %w", err)
 		}
+		if err := preferIndexProbes(ctx, tx); err != nil {
+			return err
+		}
 		var args sqlArgs
 		conds := append(audienceConds(clientID, aud, &args), eligibleConds(&args)...)
-		conds = append(conds, "l.id > "+args.add(after))
+		conds = append(conds, "l.id > "+args.add(after), "l.id <= "+args.add(upTo))
 		q := `WITH cand AS (
 				SELECT l.id FROM leads l WHERE ` + strings.Join(conds, " AND ") + `
 				ORDER BY l.id LIMIT ` + args.add(limit) + `
-				FOR UPDATE OF l SKIP LOCKED
 			), ins AS (
 				INSERT INTO campaign_enrollments (campaign_id, lead_id, client_id, next_send_at)
 				SELECT ` + args.add(campaignID) + `, id, ` + args.add(clientID) + `, now() FROM cand
@@ -158,6 +175,13 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after uui
 		return nil
 	})
 	return res, err
+}
+
+// CampaignHasCap reports whether the campaign has max_leads.
+func (s *Store) CampaignHasCap(ctx context.Context, campaignID uuid.UUID) (bool, error) {
+	var capped bool
+	err := s.Pool.QueryRow(ctx, `SELECT max_leads IS NOT NULL FROM campaigns WHERE id = $1`, campaignID).Scan(&capped)
+	return capped, notFound(err)
 }
 
 // FinalizeResult is a campaign's end state after enrollment.
@@ -285,4 +309,14 @@ func (s *Store) CancelCampaign(ctx context.Context, campaignID uuid.UUID) error 
 		_, err := tx.Exec(ctx, `UPDATE campaign_enrollments SET status = 'cancelled' WHERE campaign_id = $1 AND status = 'active'`, campaignID)
 		return err
 	})
+}
+
+// preferIndexProbes keeps the NOT EXISTS probe on the active-enrollment
+// index even when the planner's statistics still think campaign_enrollments
+// is empty (a fresh table, or rows added since the last ANALYZE): a nested
+// loop with a sequential scan there is quadratic in the batch size. The
+// leads side is an ordered index walk anyway.
+func preferIndexProbes(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`)
+	return err
 }
