@@ -22,12 +22,14 @@ import (
 	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/api"
 	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/testenv"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
 var (
+	testLLM      = &fakeOpenAI{}
 	testDB       *testenv.Database
 	testTemporal client.Client
 	testStore    *store.Store
@@ -55,14 +57,29 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = srv.Stop() }()
 	testTemporal = srv.Client()
+	llmSrv := httptest.NewServer(testLLM)
+	defer llmSrv.Close()
+	provider, err := llm.NewProvider(llm.Config{Kind: "openai", APIKey: "test-key", BaseURL: llmSrv.URL + "/v1"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: provider:", err)
+		return 1
+	}
+	draft := &activities.Draft{Provider: provider, Store: testStore}
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
-		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}})
+		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}}, draft)
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
 		return 1
 	}
 	defer w.Stop()
+	lw := worker.New(testTemporal, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: 50})
+	workflows.RegisterLLM(lw, draft)
+	if err := lw.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: start llm worker:", err)
+		return 1
+	}
+	defer lw.Stop()
 	return m.Run()
 }
 

@@ -25,6 +25,8 @@ type Deps struct {
 	Logger         *zap.Logger
 	TaskQueue      string
 	BootstrapToken string
+	// Drafting tunes AI drafting; zero means DefaultDrafting().
+	Drafting DraftingConfig
 	// Registry receives the HTTP metrics; nil means a fresh registry.
 	Registry *prometheus.Registry
 }
@@ -36,6 +38,7 @@ type handlers struct {
 	taskQueue      string
 	bootstrapToken string
 	metrics        *httpMetrics
+	drafting       DraftingConfig
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -50,6 +53,10 @@ func Router(d Deps) *gin.Engine {
 	h := &handlers{
 		store: d.Store, temporal: d.Temporal, log: d.Logger, taskQueue: d.TaskQueue,
 		bootstrapToken: d.BootstrapToken, metrics: newHTTPMetrics(reg),
+	}
+	h.drafting = d.Drafting
+	if h.drafting.TotalTimeout == 0 {
+		h.drafting = DefaultDrafting()
 	}
 	if h.log == nil {
 		h.log = zap.NewNop()
@@ -81,6 +88,8 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/reschedule", requireWrite(), h.rescheduleCampaign)
 	v1.POST("/campaigns/:id/cancel", requireWrite(), h.cancelCampaign)
 	v1.POST("/campaigns/:id/retry-activation", requireWrite(), h.retryActivation)
+	v1.POST("/messages/generate", requireWrite(), h.generateMessage)
+	v1.GET("/messages/usage", h.messageUsage)
 	return r
 }
 

@@ -6,9 +6,19 @@ import (
 	"github.com/nurture-sms/nurture/activities"
 )
 
-// Register adds every workflow and activity to w.
-func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.Alerts) {
+// Register adds every workflow and the non-LLM activities to w (the main
+// task queue). The drafting workflow's local activity (the usage ledger)
+// runs here too.
+func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.Alerts, draft *activities.Draft) {
 	w.RegisterWorkflow(Campaign)
+	w.RegisterWorkflow(DraftMessage)
 	w.RegisterActivity(camp)
 	w.RegisterActivity(alerts)
+	w.RegisterActivity(draft)
+}
+
+// RegisterLLM adds the model-calling activities to the worker of
+// LLMTaskQueue, whose TaskQueueActivitiesPerSecond caps total model calls.
+func RegisterLLM(w worker.Registry, draft *activities.Draft) {
+	w.RegisterActivity(draft)
 }

@@ -65,7 +65,7 @@ func run() error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	router := api.Router(api.Deps{
 		Store: store.New(pool), Temporal: tc, Logger: log, TaskQueue: cfg.TaskQueue,
-		BootstrapToken: cfg.BootstrapToken, Registry: reg,
+		BootstrapToken: cfg.BootstrapToken, Registry: reg, Drafting: drafting(cfg),
 	})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -86,4 +86,19 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+func drafting(cfg config.Config) api.DraftingConfig {
+	d := api.DraftingConfig{
+		AttemptTimeout: cfg.LLMAttemptTimeout, TotalTimeout: cfg.LLMTotalTimeout,
+		Limits: store.RateLimits{PerUser: cfg.AIUserLimitPerHour, UserWindow: time.Hour,
+			PerClient: cfg.AIClientLimitPerDay, ClientWindow: 24 * time.Hour},
+		BookingHosts: cfg.BookingLinkHosts, SMSCostPerSegment: cfg.SMSCostPerSegment,
+		InputPricePerM: cfg.LLMInputPricePerM, OutputPricePerM: cfg.LLMOutputPricePerM,
+	}
+	// With no provider configured the workflow goes straight to the template.
+	if cfg.LLMProvider != "" && cfg.LLMAPIKey != "" {
+		d.Models = []string{cfg.LLMPrimaryModel, cfg.LLMFallbackModel}
+	}
+	return d
 }

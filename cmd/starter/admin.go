@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/nurture-sms/nurture/api"
@@ -80,6 +81,31 @@ func clientCmd() *cobra.Command {
 	f.StringVar(&req.AlertWebhookURL, "alert-webhook", "", "URL that receives signed alert POSTs")
 	f.StringVar(&req.AlertEmail, "alert-email", "", "address that receives alert e-mails")
 	cmd.AddCommand(create)
+	for _, disable := range []bool{true, false} {
+		use, short := "enable ID", "Enable a client again (its failed campaigns can then retry-activation)"
+		if disable {
+			use, short = "disable ID", "Disable a client: its campaigns fail activation until it is enabled"
+		}
+		cmd.AddCommand(&cobra.Command{
+			Use: use, Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := uuid.Parse(args[0])
+				if err != nil {
+					return fmt.Errorf("client ID must be a UUID")
+				}
+				pool, err := openDB(cmd.Context(), false)
+				if err != nil {
+					return err
+				}
+				defer pool.Close()
+				if err := store.New(pool).SetClientDisabled(cmd.Context(), id, disable, "cli"); err != nil {
+					return fmt.Errorf("client %s: %w", id, err)
+				}
+				fmt.Printf("client %s disabled=%v\n", id, disable)
+				return nil
+			},
+		})
+	}
 	return cmd
 }
 

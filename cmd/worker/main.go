@@ -20,6 +20,7 @@ import (
 	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/internal/config"
 	"github.com/nurture-sms/nurture/internal/db"
+	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/temporalx"
@@ -76,12 +77,26 @@ func run() error {
 	defer func() { _ = metricsSrv.Close() }()
 
 	st := store.New(pool)
+	provider, err := llm.NewProvider(llm.Config{Kind: cfg.LLMProvider, APIKey: cfg.LLMAPIKey, BaseURL: cfg.LLMBaseURL, APIVersion: cfg.LLMAPIVersion})
+	if err != nil {
+		return fmt.Errorf("llm provider: %w", err)
+	}
+	draft := &activities.Draft{Provider: provider, Store: st}
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{})
 	workflows.Register(w,
 		&activities.Campaign{Store: st, Log: log},
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: log}, activities.WebhookSink{}}},
+		draft,
 	)
-	log.Info("worker started", zap.String("task_queue", cfg.TaskQueue), zap.String("metrics", cfg.WorkerMetricsAddr))
+	// Model calls on their own queue: the server enforces the rate across all workers.
+	lw := worker.New(tc, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: cfg.LLMCallsPerSecond})
+	workflows.RegisterLLM(lw, draft)
+	if err := lw.Start(); err != nil {
+		return fmt.Errorf("llm worker: %w", err)
+	}
+	defer lw.Stop()
+	log.Info("worker started", zap.String("task_queue", cfg.TaskQueue), zap.String("metrics", cfg.WorkerMetricsAddr),
+		zap.Bool("llm_configured", provider != nil))
 	if err := w.Run(workerInterrupt(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

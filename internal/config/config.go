@@ -29,6 +29,23 @@ type Config struct {
 
 	WorkerMetricsAddr string `env:"WORKER_METRICS_ADDR" envDefault:":9090"`
 
+	// AI drafting. LLM_PROVIDER "" (none: the template answers), "openai" or "azure".
+	LLMProvider         string        `env:"LLM_PROVIDER"`
+	LLMAPIKey           string        `env:"LLM_API_KEY"`
+	LLMBaseURL          string        `env:"LLM_BASE_URL"`                         // OpenAI-compatible base URL, or the Azure resource endpoint
+	LLMAPIVersion       string        `env:"LLM_API_VERSION"`                      // Azure only
+	LLMPrimaryModel     string        `env:"LLM_PRIMARY_MODEL" envDefault:"gpt-5"` // Azure: deployment name
+	LLMFallbackModel    string        `env:"LLM_FALLBACK_MODEL" envDefault:"gpt-4o-mini"`
+	LLMAttemptTimeout   time.Duration `env:"LLM_ATTEMPT_TIMEOUT" envDefault:"60s"`
+	LLMTotalTimeout     time.Duration `env:"LLM_TOTAL_TIMEOUT" envDefault:"90s"`
+	LLMCallsPerSecond   float64       `env:"LLM_CALLS_PER_SECOND" envDefault:"5"`
+	LLMInputPricePerM   float64       `env:"LLM_INPUT_PRICE_PER_M" envDefault:"1.25"`
+	LLMOutputPricePerM  float64       `env:"LLM_OUTPUT_PRICE_PER_M" envDefault:"10"`
+	BookingLinkHosts    []string      `env:"BOOKING_LINK_HOSTS" envDefault:"calendly.com" envSeparator:","`
+	AIUserLimitPerHour  int           `env:"AI_USER_LIMIT_PER_HOUR" envDefault:"10"`
+	AIClientLimitPerDay int           `env:"AI_CLIENT_LIMIT_PER_DAY" envDefault:"100"`
+	SMSCostPerSegment   float64       `env:"SMS_COST_PER_SEGMENT" envDefault:"0.0079"`
+
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 }

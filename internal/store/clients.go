@@ -128,3 +128,22 @@ func (s *Store) LookupToken(ctx context.Context, hash []byte) (auth.Principal, [
 	}
 	return p, stored, nil
 }
+
+// SetClientDisabled disables (or re-enables) a client; a disabled client's
+// campaigns fail activation until it is enabled again.
+func (s *Store) SetClientDisabled(ctx context.Context, id uuid.UUID, disabled bool, actor string) error {
+	return s.InTx(ctx, func(tx pgxTx) error {
+		tag, err := tx.Exec(ctx, `UPDATE clients SET disabled = $2, updated_at = now() WHERE id = $1`, id, disabled)
+		if err != nil {
+			return fmt.Errorf("update client: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		action := "client.enable"
+		if disabled {
+			action = "client.disable"
+		}
+		return LogActivity(ctx, tx, Activity{ClientID: &id, Actor: actor, Action: action, Entity: "client", EntityID: id.String()})
+	})
+}

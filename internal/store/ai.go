@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// RateLimits are the AI drafting quotas.
+type RateLimits struct {
+	PerUser      int           // per token
+	UserWindow   time.Duration // e.g. 1h
+	PerClient    int
+	ClientWindow time.Duration // e.g. 24h
+}
+
+// RateDecision is the outcome of a reservation.
+type RateDecision struct {
+	Allowed bool
+	// The binding limit (the one with the least room, or the one exceeded).
+	Limit     int
+	Remaining int
+	Reset     time.Time // when the oldest counted request leaves the window
+	Scope     string    // "user" or "client"
+}
+
+// ReserveGeneration counts the caller's recent requests and, when both the
+// user's and the client's quota have room, reserves one by inserting the
+// ledger row, all under a per-client advisory lock held to commit: any
+// number of API instances sharing the database see one exact count.
+func (s *Store) ReserveGeneration(ctx context.Context, requestID string, clientID uuid.UUID, tokenID uuid.UUID, l RateLimits, now time.Time) (RateDecision, error) {
+	var d RateDecision
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('ai-rate:' || $1::text))`, clientID); err != nil {
+			return err
+		}
+		var userN, clientN int
+		var userOldest, clientOldest *time.Time
+		if err := tx.QueryRow(ctx, `SELECT
+				count(*) FILTER (WHERE token_id = $2 AND created_at > $3),
+				min(created_at) FILTER (WHERE token_id = $2 AND created_at > $3),
+				count(*) FILTER (WHERE created_at > $4),
+				min(created_at) FILTER (WHERE created_at > $4)
+			FROM ai_generations WHERE client_id = $1 AND created_at > $5`,
+			clientID, tokenID, now.Add(-l.UserWindow), now.Add(-l.ClientWindow), now.Add(-max(l.UserWindow, l.ClientWindow))).
+			Scan(&userN, &userOldest, &clientN, &clientOldest); err != nil {
+			return fmt.Errorf("count generations: %w", err)
+		}
+		userLeft, clientLeft := l.PerUser-userN, l.PerClient-clientN
+		d.Scope, d.Limit, d.Remaining = "user", l.PerUser, userLeft
+		d.Reset = resetAt(userOldest, l.UserWindow, now)
+		if clientLeft < userLeft {
+			d.Scope, d.Limit, d.Remaining = "client", l.PerClient, clientLeft
+			d.Reset = resetAt(clientOldest, l.ClientWindow, now)
+		}
+		if d.Remaining <= 0 {
+			d.Remaining = 0
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ai_generations (request_id, client_id, token_id, created_at) VALUES ($1, $2, $3, $4)`,
+			requestID, clientID, tokenID, now); err != nil {
+			return fmt.Errorf("reserve generation: %w", err)
+		}
+		d.Allowed = true
+		d.Remaining--
+		return nil
+	})
+	return d, err
+}
+
+func resetAt(oldest *time.Time, window time.Duration, now time.Time) time.Time {
+	if oldest == nil {
+		return now.Add(window)
+	}
+	return oldest.Add(window)
+}
+
+// GenerationRecord is what a finished draft cost.
+type GenerationRecord struct {
+	RequestID        string
+	ModelUsed        string
+	IsTemplate       bool
+	PromptTokens     int
+	CompletionTokens int
+	CostUSD          float64
+	Attempts         []map[string]any
+}
+
+// CompleteGeneration records the outcome on the reserved row.
+func (s *Store) CompleteGeneration(ctx context.Context, r GenerationRecord) error {
+	if r.Attempts == nil {
+		r.Attempts = []map[string]any{}
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE ai_generations SET status = 'completed', model_used = $2, is_template = $3,
+		prompt_tokens = $4, completion_tokens = $5, cost_usd = $6, attempts = $7, completed_at = now() WHERE request_id = $1`,
+		r.RequestID, r.ModelUsed, r.IsTemplate, r.PromptTokens, r.CompletionTokens, r.CostUSD, r.Attempts)
+	return err
+}
+
+// UsageRow is one line of a client's usage report.
+type UsageRow struct {
+	Day              string  `json:"day"`
+	ModelUsed        string  `json:"model_used"`
+	Requests         int     `json:"requests"`
+	Templates        int     `json:"templates"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+// Usage reports a client's generations per day and model since from.
+func (s *Store) Usage(ctx context.Context, clientID uuid.UUID, from time.Time) ([]UsageRow, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD'), model_used,
+			count(*), count(*) FILTER (WHERE is_template), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)::float8
+		FROM ai_generations WHERE client_id = $1 AND created_at >= $2
+		GROUP BY 1, 2 ORDER BY 1 DESC, 2`, clientID, from)
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (UsageRow, error) {
+		var u UsageRow
+		err := r.Scan(&u.Day, &u.ModelUsed, &u.Requests, &u.Templates, &u.PromptTokens, &u.CompletionTokens, &u.CostUSD)
+		return u, err
+	})
+}
