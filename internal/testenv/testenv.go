@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/nurture-sms/nurture/internal/db"
@@ -114,12 +116,13 @@ func StartTemporal(ctx context.Context) (*testsuite.DevServer, error) {
 		return nil, fmt.Errorf("tests need the Temporal CLI at %s (run `make bin/temporal`): %w", bin, err)
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  bin,
-		ClientOptions: &client.Options{Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     append(SearchAttributeArgs(), "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"),
-		Stdout:        os.Stderr,
-		Stderr:        os.Stderr,
+		ExistingPath: bin,
+		ClientOptions: &client.Options{Namespace: "default", Logger: tlog.NewStructuredLogger(
+			slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))},
+		LogLevel:  "error",
+		ExtraArgs: append(SearchAttributeArgs(), "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"),
+		Stdout:    os.Stderr,
+		Stderr:    os.Stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start temporal dev server: %w", err)
