@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL := $(BIN)/temporal
 TEMPORAL_CLI_VERSION := v1.5.1
-WORKFLOWCHECK_VERSION := v0.3.0
+WORKFLOWCHECK_VERSION := v0.6.0
 export PATH := $(BIN):$(PATH)
 
 .PHONY: all build run test test-short bench fuzz lint workflowcheck migrate clean tools
