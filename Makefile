@@ -28,7 +28,7 @@ migrate: build
 	$(BIN)/starter migrate up
 
 # Every test, race detector on, real Postgres and a real Temporal dev server.
-test: $(TEMPORAL)
+test: $(TEMPORAL) workflowcheck
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
