@@ -21,6 +21,7 @@ import (
 
 	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/api"
+	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/store"
@@ -29,6 +30,7 @@ import (
 )
 
 var (
+	testEmu      = airtableemu.New(airtableemu.Options{Penalty: 300 * time.Millisecond})
 	testLLM      = &fakeOpenAI{}
 	testDB       *testenv.Database
 	testTemporal client.Client
@@ -65,9 +67,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	draft := &activities.Draft{Provider: provider, Store: testStore}
+	emuSrv := httptest.NewServer(testEmu.Handler())
+	defer emuSrv.Close()
+	syncer := &activities.Sync{Store: testStore, Log: zap.NewNop(), APIKey: "test", BaseURL: emuSrv.URL + "/v0", Penalty: 400 * time.Millisecond}
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
-		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}}, draft)
+		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}}, draft, syncer)
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
 		return 1

@@ -76,6 +76,9 @@ func Router(d Deps) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPISpec) })
 
+	// Signed by Airtable (HMAC), not by a bearer token.
+	r.POST("/v1/webhooks/airtable/:client_id", h.airtableWebhook)
+
 	v1 := r.Group("/v1", h.authenticate())
 	v1.POST("/clients", requireSuper(), h.createClient)
 	v1.POST("/tokens", requireSuper(), h.createToken)
@@ -89,6 +92,11 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/cancel", requireWrite(), h.cancelCampaign)
 	v1.POST("/campaigns/:id/retry-activation", requireWrite(), h.retryActivation)
 	v1.POST("/messages/generate", requireWrite(), h.generateMessage)
+	v1.POST("/syncs", requireWrite(), h.startSync)
+	v1.GET("/syncs/:id", h.getSync)
+	v1.GET("/syncs/:id/staged-deletions", h.stagedDeletions)
+	v1.POST("/syncs/:id/approve-deletions", requireWrite(), h.approveDeletions)
+	v1.POST("/syncs/:id/reject-deletions", requireWrite(), h.rejectDeletions)
 	v1.GET("/messages/usage", h.messageUsage)
 	return r
 }

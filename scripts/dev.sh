@@ -74,9 +74,14 @@ for i in $(seq 1 60); do
   sleep 0.25
 done
 
-# 5. Demo clients (idempotent) and a super-admin token.
+# 5. Demo clients (idempotent), a super-admin token, and each demo client's
+#    first Airtable sync (from the emulator), so leads show up at once.
 "$BIN/starter" demo setup || echo ">> demo setup failed; see above"
 TOKEN=$("$BIN/starter" token create --role super_admin --name make-run -q)
+for id in $("$BIN/starter" demo setup -q); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -X POST "$API_URL/v1/syncs" -d "{\"client_id\":\"$id\"}")
+  echo ">> first sync of demo client $id: HTTP $code (409 = one is already running)"
+done
 
 cat <<MSG
 

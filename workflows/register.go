@@ -9,9 +9,11 @@ import (
 // Register adds every workflow and the non-LLM activities to w (the main
 // task queue). The drafting workflow's local activity (the usage ledger)
 // runs here too.
-func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.Alerts, draft *activities.Draft) {
+func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.Alerts, draft *activities.Draft, sync *activities.Sync) {
 	w.RegisterWorkflow(Campaign)
 	w.RegisterWorkflow(DraftMessage)
+	w.RegisterWorkflow(AirtableSync)
+	w.RegisterActivity(sync)
 	w.RegisterActivity(camp)
 	w.RegisterActivity(alerts)
 	w.RegisterActivity(draft)

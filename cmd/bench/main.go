@@ -60,7 +60,7 @@ func run(enrollN, pageN int) error {
 	st := store.New(db.Pool)
 	w := worker.New(srv.Client(), workflows.TaskQueue, worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: st, Log: zap.NewNop()},
-		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}}, &activities.Draft{Store: st})
+		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}}, &activities.Draft{Store: st}, &activities.Sync{Store: st})
 	if err := w.Start(); err != nil {
 		return err
 	}

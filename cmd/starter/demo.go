@@ -34,17 +34,17 @@ func searchAttributesCmd() *cobra.Command {
 // Their Airtable bases are the emulator's demo bases (internal/airtableemu).
 var demoClients = []struct {
 	Name, Timezone, Base string
-	Leads                int
 }{
-	{"Acme Dental", "America/New_York", "appDemoAcme000001", 700},
-	{"Globex Realty", "America/Los_Angeles", "appDemoGlobex0001", 500},
+	{"Acme Dental", "America/New_York", "appDemoAcme000001"},
+	{"Globex Realty", "America/Los_Angeles", "appDemoGlobex0001"},
 }
 
 func demoCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "demo", Short: "Local demo data"}
-	cmd.AddCommand(&cobra.Command{
+	var idsOnly bool
+	setup := &cobra.Command{
 		Use:   "setup",
-		Short: "Create the demo clients (idempotent) with demo leads",
+		Short: "Create the demo clients (idempotent), pointing at the Airtable emulator's demo bases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -59,19 +59,21 @@ func demoCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				n, err := seedDemoLeads(ctx, st, id, d.Leads)
-				if err != nil {
-					return err
-				}
 				state := "exists"
 				if created {
 					state = "created"
 				}
-				fmt.Printf("demo client %-18s %s (%s, %d leads added)\n", d.Name, id, state, n)
+				if idsOnly {
+					fmt.Println(id)
+					continue
+				}
+				fmt.Printf("demo client %-18s %s (%s; Airtable base %s)\n", d.Name, id, state, d.Base)
 			}
 			return nil
 		},
-	})
+	}
+	setup.Flags().BoolVarP(&idsOnly, "ids", "q", false, "print only the client IDs")
+	cmd.AddCommand(setup)
 	return cmd
 }
 
@@ -86,27 +88,4 @@ func ensureClient(ctx context.Context, st *store.Store, name, tz, base string) (
 		return uuid.Nil, false, fmt.Errorf("create demo client: %w", err)
 	}
 	return c.ID, true, nil
-}
-
-// seedDemoLeads gives a demo client n leads if it has none (deterministic
-// names, fake +1555 numbers, example.com addresses). It stands in for the
-// first Airtable sync until the sync workflow exists.
-func seedDemoLeads(ctx context.Context, st *store.Store, client uuid.UUID, n int) (int, error) {
-	tag, err := st.Pool.Exec(ctx, `
-		INSERT INTO leads (client_id, airtable_record_id, first_name, last_name, phone, email, timezone, tags, icp_score, engagement_level, status, booked, sms_stop, created_at)
-		SELECT $1::uuid, 'recDemo' || lpad(g::text, 10, '0'),
-		       (ARRAY['Ava','Ben','Cleo','Dev','Eli','Fay','Gus','Hana','Ivan','Jo'])[1 + g % 10],
-		       (ARRAY['Smith','Jones','Garcia','Khan','Lee','Novak','Okafor','Rossi'])[1 + g % 8],
-		       '+1555' || lpad(g::text, 7, '0'), 'demo' || g || '@example.com',
-		       (ARRAY['America/New_York','America/Chicago','America/Denver','America/Los_Angeles'])[1 + g % 4],
-		       CASE g % 4 WHEN 0 THEN ARRAY['webinar-2025','vip'] WHEN 1 THEN ARRAY['webinar-2025','newsletter']
-		                  WHEN 2 THEN ARRAY['cold','newsletter'] ELSE ARRAY['referral','vip'] END,
-		       (g * 37) % 101, (ARRAY['low','medium','high','unknown'])[1 + g % 4], (ARRAY['new','contacted','engaged'])[1 + g % 3],
-		       g % 17 = 0, g % 23 = 0, now() - make_interval(hours => g)
-		FROM generate_series(1, $2) g
-		WHERE NOT EXISTS (SELECT 1 FROM leads WHERE client_id = $1::uuid)`, client, n)
-	if err != nil {
-		return 0, fmt.Errorf("seed demo leads: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
 }

@@ -87,6 +87,8 @@ func run() error {
 		&activities.Campaign{Store: st, Log: log},
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: log}, activities.WebhookSink{}}},
 		draft,
+		&activities.Sync{Store: st, Log: log, APIKey: cfg.AirtableAPIKey, BaseURL: cfg.AirtableBaseURL,
+			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty},
 	)
 	// Model calls on their own queue: the server enforces the rate across all workers.
 	lw := worker.New(tc, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: cfg.LLMCallsPerSecond})

@@ -46,6 +46,12 @@ type Config struct {
 	AIClientLimitPerDay int           `env:"AI_CLIENT_LIMIT_PER_DAY" envDefault:"100"`
 	SMSCostPerSegment   float64       `env:"SMS_COST_PER_SEGMENT" envDefault:"0.0079"`
 
+	// Airtable (locally: the emulator started by make run).
+	AirtableAPIKey        string        `env:"AIRTABLE_API_KEY" envDefault:"emulator-key"`
+	AirtableBaseURL       string        `env:"AIRTABLE_BASE_URL" envDefault:"http://127.0.0.1:8181/v0"`
+	AirtableRatePerSecond float64       `env:"AIRTABLE_RATE_PER_SECOND" envDefault:"5"`
+	AirtablePenalty       time.Duration `env:"AIRTABLE_PENALTY" envDefault:"30s"`
+
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 }

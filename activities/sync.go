@@ -1,0 +1,407 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/mehanizm/airtable"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/nurture-sms/nurture/internal/airtableemu"
+	"github.com/nurture-sms/nurture/internal/store"
+)
+
+// Sync holds the Airtable sync activities' dependencies.
+type Sync struct {
+	Store   *store.Store
+	Log     *zap.Logger
+	APIKey  string
+	BaseURL string // e.g. https://api.airtable.com/v0 or the emulator's /v0
+	// RatePerSecond per base across all workers (Airtable: 5; 0 = unlimited).
+	RatePerSecond float64
+	// Penalty is how long a 429 makes the base wait (Airtable: 30 s).
+	Penalty time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*airtable.Client
+}
+
+// Error types of the sync that are not retried.
+const (
+	ErrTypeAirtableRejected = "AirtableRejected"
+	ErrTypeIteratorExpired  = "IteratorExpired"
+)
+
+func (a *Sync) client() *airtable.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.clients == nil {
+		a.clients = map[string]*airtable.Client{}
+	}
+	c, ok := a.clients[""]
+	if !ok {
+		c = airtable.NewClient(a.APIKey)
+		// Pacing is ours (per base, across workers): the client's own ticker is set out of the way.
+		c.SetRateLimit(1000)
+		if a.BaseURL != "" {
+			_ = c.SetBaseURL(strings.TrimRight(a.BaseURL, "/"))
+		}
+		c.SetCustomClient(&http.Client{Timeout: 30 * time.Second})
+		a.clients[""] = c
+	}
+	return c
+}
+
+// pace waits for this worker's slot in the base's shared schedule.
+func (a *Sync) pace(ctx context.Context, base string) error {
+	if a.RatePerSecond <= 0 {
+		return nil
+	}
+	wait, err := a.Store.ReserveAirtableSlot(ctx, base, time.Duration(float64(time.Second)/a.RatePerSecond))
+	if err != nil || wait <= 0 {
+		return err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ListInput asks for a stretch of the listing.
+type ListInput struct {
+	SyncID, ClientID, BaseID, Table string
+	Offset                          string // "" = from the start
+	Budget                          time.Duration
+}
+
+// ListResult is where the stretch stopped.
+type ListResult struct {
+	Offset    string // next page's offset; "" with Done
+	Done      bool   // Airtable returned a page without an offset
+	Pages     int
+	Records   int
+	Restarted int // expired iterators that restarted the listing
+	Waited429 int
+}
+
+type listPos struct {
+	Offset    string
+	Pages     int
+	Records   int
+	Restarted int
+	Waited429 int
+}
+
+// ListPages fetches and upserts pages until the budget is spent or the
+// listing ends. Each page is one transaction; the offset is heartbeated so
+// a retry resumes at the next page. A 429 waits out the penalty and
+// retries the page; an expired iterator (LIST_RECORDS_ITERATOR_NOT_AVAILABLE)
+// restarts the listing from the start (upserts are idempotent and the
+// counts are derived from the rows, so they stay exact); other 4xx are not
+// retried.
+func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) {
+	syncID, clientID := uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID)
+	pos := listPos{Offset: in.Offset}
+	if activity.HasHeartbeatDetails(ctx) {
+		var hb listPos
+		if err := activity.GetHeartbeatDetails(ctx, &hb); err == nil {
+			pos = hb
+		}
+	}
+	table := a.client().GetTable(in.BaseID, in.Table)
+	deadline := time.Now().Add(in.Budget)
+	for {
+		if err := a.pace(ctx, in.BaseID); err != nil {
+			return ListResult{}, err
+		}
+		q := table.GetRecords().PageSize(100)
+		if pos.Offset != "" {
+			q = q.WithOffset(pos.Offset)
+		}
+		page, err := q.Do()
+		if err != nil {
+			var he *airtable.HTTPClientError
+			switch {
+			case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+				pos.Waited429++
+				activity.RecordHeartbeat(ctx, pos)
+				if err := a.sleep(ctx, a.penalty(), pos); err != nil {
+					return ListResult{}, err
+				}
+				continue
+			case errors.As(err, &he) && he.StatusCode == 422 && strings.Contains(err.Error(), "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"):
+				pos.Offset = ""
+				pos.Restarted++
+				activity.RecordHeartbeat(ctx, pos)
+				continue
+			case errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500:
+				return ListResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("airtable refused the listing: %d", he.StatusCode), ErrTypeAirtableRejected, err)
+			default:
+				return ListResult{}, fmt.Errorf("list page %d: %w", pos.Pages+1, err) // 5xx, network: retried from the heartbeat
+			}
+		}
+		recs, invalid := mapRecords(page.Records)
+		if err := a.Store.UpsertLeadPage(ctx, syncID, clientID, recs, invalid); err != nil {
+			return ListResult{}, err
+		}
+		pos.Pages++
+		pos.Records += len(page.Records)
+		pos.Offset = page.Offset
+		activity.RecordHeartbeat(ctx, pos)
+		if pos.Offset == "" || time.Now().After(deadline) {
+			return ListResult{Offset: pos.Offset, Done: pos.Offset == "", Pages: pos.Pages, Records: pos.Records,
+				Restarted: pos.Restarted, Waited429: pos.Waited429}, nil
+		}
+	}
+}
+
+func (a *Sync) penalty() time.Duration {
+	if a.Penalty > 0 {
+		return a.Penalty
+	}
+	return 30 * time.Second
+}
+
+// sleep waits d, heartbeating, unless ctx ends.
+func (a *Sync) sleep(ctx context.Context, d time.Duration, hb any) error {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		t := time.NewTimer(min(time.Second, time.Until(end)))
+		select {
+		case <-t.C:
+			activity.RecordHeartbeat(ctx, hb)
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+
+var (
+	leadStatuses     = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
+	engagementLevels = map[string]bool{"low": true, "medium": true, "high": true, "unknown": true}
+)
+
+// mapRecords turns Airtable records into leads, setting aside the invalid
+// ones with the reason.
+func mapRecords(in []*airtable.Record) ([]store.LeadRecord, []store.InvalidRecord) {
+	var out []store.LeadRecord
+	var bad []store.InvalidRecord
+	for _, r := range in {
+		l, reason := mapRecord(r)
+		if reason != "" {
+			bad = append(bad, store.InvalidRecord{RecordID: r.ID, Reason: reason})
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, bad
+}
+
+func mapRecord(r *airtable.Record) (store.LeadRecord, string) {
+	str := func(k string) string { s, _ := r.Fields[k].(string); return strings.TrimSpace(s) }
+	boolean := func(k string) bool { b, _ := r.Fields[k].(bool); return b }
+	l := store.LeadRecord{
+		RecordID: r.ID, FirstName: str(airtableemu.FieldFirstName), LastName: str(airtableemu.FieldLastName),
+		Phone: str(airtableemu.FieldPhone), Email: strings.ToLower(str(airtableemu.FieldEmail)), Timezone: str(airtableemu.FieldTimezone),
+		EngagementLevel: strings.ToLower(str(airtableemu.FieldEngagement)), Status: strings.ToLower(str(airtableemu.FieldStatus)),
+		Booked: boolean(airtableemu.FieldBooked), SMSStop: boolean(airtableemu.FieldSMSStop),
+	}
+	if r.ID == "" {
+		return l, "record has no id"
+	}
+	if !e164.MatchString(l.Phone) {
+		return l, "phone is missing or not E.164"
+	}
+	if l.Timezone == "" {
+		l.Timezone = "UTC"
+	} else if _, err := time.LoadLocation(l.Timezone); err != nil {
+		return l, "unknown timezone"
+	}
+	if l.Status == "" {
+		l.Status = "new"
+	} else if !leadStatuses[l.Status] {
+		return l, "unknown status " + l.Status
+	}
+	if l.EngagementLevel == "" || !engagementLevels[l.EngagementLevel] {
+		l.EngagementLevel = "unknown"
+	}
+	if v, ok := r.Fields[airtableemu.FieldICPScore]; ok && v != nil {
+		f, ok := v.(float64)
+		if !ok || f < 0 || f > 100 || f != math.Trunc(f) {
+			return l, "ICP score must be a whole number 0..100"
+		}
+		n := int(f)
+		l.ICPScore = &n
+	}
+	if tags, ok := r.Fields[airtableemu.FieldTags].([]any); ok {
+		seen := map[string]bool{}
+		for _, t := range tags {
+			s, _ := t.(string)
+			s = strings.ToLower(strings.TrimSpace(s))
+			if s != "" && !seen[s] {
+				seen[s] = true
+				l.Tags = append(l.Tags, s)
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.CreatedTime)
+	if err != nil {
+		return l, "createdTime is not a timestamp"
+	}
+	l.CreatedAt = t
+	return l, ""
+}
+
+// VerifyInput asks whether a listing really was complete.
+type VerifyInput struct {
+	SyncID, ClientID, BaseID, Table string
+	Sample                          int
+}
+
+// VerifyResult says whether the records missing from the listing are
+// really gone from Airtable.
+type VerifyResult struct {
+	Missing  int
+	Checked  int
+	Complete bool
+	Reason   string
+}
+
+// VerifyMissing fetches a sample of the records the listing did not return
+// by id. If any of them still exists, the listing ended early (a truncated
+// or otherwise partial answer), and nothing may be staged.
+func (a *Sync) VerifyMissing(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+	syncID, clientID := uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID)
+	ids, total, err := a.Store.MissingSample(ctx, syncID, clientID, in.Sample)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	res := VerifyResult{Missing: total, Complete: true}
+	table := a.client().GetTable(in.BaseID, in.Table)
+	for _, id := range ids {
+		if err := a.pace(ctx, in.BaseID); err != nil {
+			return res, err
+		}
+		_, err := table.GetRecordContext(ctx, id)
+		res.Checked++
+		activity.RecordHeartbeat(ctx, res.Checked)
+		var he *airtable.HTTPClientError
+		switch {
+		case err == nil:
+			res.Complete = false
+			res.Reason = fmt.Sprintf("listing incomplete: record %s is missing from the listing but still exists in Airtable", id)
+			return res, nil
+		case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
+			continue
+		case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+			if err := a.sleep(ctx, a.penalty(), res.Checked); err != nil {
+				return res, err
+			}
+			res.Checked--
+			ids = append(ids, id) // try it again
+		default:
+			return res, fmt.Errorf("verify record %s: %w", id, err)
+		}
+	}
+	return res, nil
+}
+
+// StageInput names a sync.
+type StageInput struct {
+	SyncID, ClientID string
+}
+
+// CountSync derives exact counts from the rows.
+func (a *Sync) CountSync(ctx context.Context, in StageInput) (store.SyncCounts, error) {
+	return a.Store.CountSync(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID))
+}
+
+// StageMissing soft-deletes the leads the complete listing did not return.
+func (a *Sync) StageMissing(ctx context.Context, in StageInput) (int, error) {
+	return a.Store.StageMissing(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID))
+}
+
+// LiveLeadCount is the client's live lead count (for the safety threshold).
+func (a *Sync) LiveLeadCount(ctx context.Context, clientID string) (int, error) {
+	return a.Store.LiveLeadCount(ctx, uuid.MustParse(clientID))
+}
+
+// DeleteInput asks to delete a sync's staged leads.
+type DeleteInput struct {
+	SyncID string
+	Actor  string
+	Batch  int
+}
+
+// DeleteStaged deletes the staged leads in batches (each its own
+// transaction with its audit rows), heartbeating the running total; after a
+// crash the retry simply continues with what is still staged.
+func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (int, error) {
+	if in.Batch <= 0 || in.Batch > 1000 {
+		in.Batch = 1000
+	}
+	total := 0
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &total) // resume the running total after a crash
+	}
+	for {
+		n, err := a.Store.DeleteStagedBatch(ctx, uuid.MustParse(in.SyncID), in.Actor, in.Batch)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		activity.RecordHeartbeat(ctx, total)
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// RestoreInput asks to restore a sync's staged leads.
+type RestoreInput struct {
+	SyncID, ClientID, Actor, Reason string
+}
+
+// RestoreStaged un-stages the leads.
+func (a *Sync) RestoreStaged(ctx context.Context, in RestoreInput) (int, error) {
+	return a.Store.RestoreStaged(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID), in.Actor, in.Reason)
+}
+
+// UpdateRunInput records progress.
+type UpdateRunInput struct {
+	SyncID string
+	Update store.SyncUpdate
+}
+
+// UpdateRun writes the run row.
+func (a *Sync) UpdateRun(ctx context.Context, in UpdateRunInput) error {
+	return a.Store.UpdateSyncRun(ctx, uuid.MustParse(in.SyncID), in.Update)
+}
+
+// CreateRunInput names a new sync run.
+type CreateRunInput struct {
+	SyncID, ClientID, WorkflowID string
+}
+
+// CreateRun inserts the run row of a re-run.
+func (a *Sync) CreateRun(ctx context.Context, in CreateRunInput) error {
+	return a.Store.CreateSyncRun(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID), in.WorkflowID)
+}

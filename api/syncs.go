@@ -1,0 +1,205 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// StartSyncRequest is the body of POST /v1/syncs.
+type StartSyncRequest struct {
+	ClientID string `json:"client_id"`
+}
+
+func (h *handlers) startSync(c *gin.Context) {
+	var req StartSyncRequest
+	if err := DecodeJSON(c.Request.Body, &req); err != nil {
+		h.fail(c, err)
+		return
+	}
+	clientID, err := writeScope(principal(c), req.ClientID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	run, status, err := h.startSyncFor(c.Request.Context(), clientID, principal(c).Actor(), requestID(c))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(status, run)
+}
+
+// startSyncFor starts the client's sync; when one is already running it
+// answers 409 CONFLICT naming the running sync (details.sync_id).
+func (h *handlers) startSyncFor(ctx context.Context, clientID uuid.UUID, actor, reqID string) (store.SyncRun, int, error) {
+	cl, err := h.store.GetClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.SyncRun{}, 0, InvalidField("client_id", "client_id names no client")
+	}
+	if err != nil {
+		return store.SyncRun{}, 0, err
+	}
+	if cl.AirtableBaseID == "" {
+		return store.SyncRun{}, 0, InvalidField("client_id", "the client has no Airtable base configured")
+	}
+	syncID := uuid.New()
+	wfID := workflows.SyncWorkflowID(clientID.String())
+	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
+			return err
+		}
+		if err := store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"request_id": reqID}}); err != nil {
+			return err
+		}
+		_, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: wfID, TaskQueue: h.taskQueue,
+			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
+		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable})
+		return err
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		var running uuid.UUID
+		_ = h.store.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, clientID).Scan(&running)
+		return store.SyncRun{}, 0, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "a sync is already running for this client",
+			Details: map[string]any{"sync_id": running, "workflow_id": wfID}}
+	}
+	if err != nil {
+		return store.SyncRun{}, 0, unavailable("could not start the sync", err)
+	}
+	run, err := h.store.GetSyncRun(ctx, nil, syncID)
+	return run, http.StatusAccepted, err
+}
+
+type syncView struct {
+	store.SyncRun
+	Status *workflows.SyncStatus `json:"status,omitempty"`
+}
+
+func (h *handlers) loadSync(c *gin.Context) (store.SyncRun, bool) {
+	id, err := ParseUUID("id", c.Param("id"))
+	if err != nil {
+		h.fail(c, err)
+		return store.SyncRun{}, false
+	}
+	run, err := h.store.GetSyncRun(c.Request.Context(), scopeOf(principal(c)), id)
+	if err != nil {
+		h.fail(c, notFoundAs(err, "sync"))
+		return run, false
+	}
+	return run, true
+}
+
+func (h *handlers) getSync(c *gin.Context) {
+	run, ok := h.loadSync(c)
+	if !ok {
+		return
+	}
+	view := syncView{SyncRun: run}
+	if run.FinishedAt == nil && h.temporal != nil {
+		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if v, err := h.temporal.QueryWorkflow(qctx, run.WorkflowID, "", workflows.QuerySyncStatus); err == nil {
+			var st workflows.SyncStatus
+			if v.Get(&st) == nil && st.SyncID == run.ID.String() {
+				view.Status = &st
+			}
+		}
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+func (h *handlers) stagedDeletions(c *gin.Context) {
+	run, ok := h.loadSync(c)
+	if !ok {
+		return
+	}
+	q := c.Request.URL.Query()
+	for k := range q {
+		if k != "limit" && k != "cursor" {
+			h.fail(c, unknownParam(k))
+			return
+		}
+	}
+	limit := 100
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > 1000 {
+			h.fail(c, InvalidField("limit", "limit must be an integer from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	after := uuid.Nil
+	if q.Has("cursor") {
+		id, err := ParseUUID("cursor", q.Get("cursor"))
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		after = id
+	}
+	rows, err := h.store.ListStaged(c.Request.Context(), run.ID, after, limit+1)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		s := rows[len(rows)-1].ID.String()
+		next = &s
+	}
+	c.JSON(http.StatusOK, gin.H{"data": rows, "next_cursor": next, "staged": run.Staged, "phase": run.Phase})
+}
+
+func (h *handlers) approveDeletions(c *gin.Context) {
+	h.decide(c, workflows.SignalApproveDeletions, "sync.approve_deletions")
+}
+func (h *handlers) rejectDeletions(c *gin.Context) {
+	h.decide(c, workflows.SignalRejectDeletions, "sync.reject_deletions")
+}
+
+// decide signals the admin's decision to a sync awaiting it.
+func (h *handlers) decide(c *gin.Context, signal, action string) {
+	run, ok := h.loadSync(c)
+	if !ok {
+		return
+	}
+	if run.Phase != store.SyncAwaitingDecision {
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "sync is " + run.Phase + "; there is no decision to make",
+			Details: map[string]any{"phase": run.Phase}})
+		return
+	}
+	ctx := c.Request.Context()
+	actor := principal(c).Actor()
+	if err := h.temporal.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor}); err != nil {
+		h.fail(c, unavailable("could not signal the sync workflow", err))
+		return
+	}
+	if err := store.LogActivity(ctx, h.store.Pool, store.Activity{ClientID: &run.ClientID, Actor: actor, Action: action,
+		Entity: "sync", EntityID: run.ID.String(), Details: map[string]any{"staged": run.Staged, "request_id": requestID(c)}}); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "workflow_id": run.WorkflowID, "signal": signal})
+}

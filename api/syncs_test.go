@@ -1,0 +1,378 @@
+package api_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nurture-sms/nurture/internal/airtableemu"
+	"github.com/nurture-sms/nurture/internal/store"
+)
+
+type syncJSON struct {
+	store.SyncRun
+	Status *struct {
+		Pages     int `json:"pages"`
+		Restarted int `json:"listing_restarts"`
+		Waited429 int `json:"waited_429"`
+	} `json:"status"`
+}
+
+// syncTenant is a client whose Airtable base (in the emulator) holds n leads.
+type syncTenant struct {
+	tenant
+	Base string
+	IDs  []string
+}
+
+var baseSeq int
+
+func newSyncTenant(t *testing.T, n, invalid int) syncTenant {
+	t.Helper()
+	baseSeq++
+	base := fmt.Sprintf("appTest%010d", baseSeq*7919+int(time.Now().UnixNano()%1000))
+	if _, err := testEmu.CreateBase(base, "test", airtableemu.TableSpec{Name: "Leads"}); err != nil {
+		t.Fatal(err)
+	}
+	var fields []map[string]any
+	for i := 0; i < n; i++ {
+		fields = append(fields, map[string]any{
+			airtableemu.FieldFirstName: fmt.Sprintf("Lead%d", i), airtableemu.FieldPhone: fmt.Sprintf("+1555%07d", i),
+			airtableemu.FieldEmail: fmt.Sprintf("l%d@example.com", i), airtableemu.FieldTags: []any{"webinar", "VIP"},
+			airtableemu.FieldICPScore: float64(i % 101), airtableemu.FieldEngagement: "high", airtableemu.FieldStatus: "new",
+			airtableemu.FieldTimezone: "America/New_York",
+		})
+	}
+	for i := 0; i < invalid; i++ {
+		fields = append(fields, map[string]any{airtableemu.FieldFirstName: "NoPhone", airtableemu.FieldPhone: "555-1234"})
+	}
+	ids, err := testEmu.SeedFields(base, "Leads", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := newTenant(t, "sync")
+	if _, err := testDB.Pool.Exec(context.Background(), `UPDATE clients SET airtable_base_id = $2 WHERE id = $1`, tn.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	return syncTenant{tenant: tn, Base: base, IDs: ids}
+}
+
+func (h *harness) startSync(tok string) syncJSON {
+	h.t.Helper()
+	r := h.do("POST", "/v1/syncs", tok, map[string]any{})
+	if r.Status != 202 {
+		h.t.Fatalf("start sync: %d %s", r.Status, r.Body)
+	}
+	var s syncJSON
+	r.json(h.t, &s)
+	return s
+}
+
+func (h *harness) waitSync(tok string, id uuid.UUID, phases ...string) syncJSON {
+	h.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var s syncJSON
+	for time.Now().Before(deadline) {
+		h.do("GET", "/v1/syncs/"+id.String(), tok, nil).json(h.t, &s)
+		for _, p := range phases {
+			if s.Phase == p {
+				return s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.t.Fatalf("sync %s stuck in %s (%s), want %v", id, s.Phase, s.Error, phases)
+	return s
+}
+
+func liveLeads(t *testing.T, client uuid.UUID) int {
+	var n int
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL`, client).Scan(&n)
+	return n
+}
+
+func TestSyncImportsWithExactCounts(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 250, 3)
+	s := h.startSync(st.Admin)
+	got := h.waitSync(st.Admin, s.ID, "completed", "failed")
+	if got.Phase != "completed" || got.Created != 250 || got.Invalid != 3 || got.Listed != 253 || got.Updated != 0 || got.Pages != 3 {
+		t.Fatalf("first sync: %+v", got.SyncRun)
+	}
+	var page struct {
+		Data []store.Lead `json:"data"`
+	}
+	h.do("GET", "/v1/leads?limit=500&tag=vip", st.Viewer, nil).json(t, &page)
+	if len(page.Data) != 250 {
+		t.Fatalf("%d leads visible", len(page.Data))
+	}
+	// Remove 10 records; the next sync stages exactly those, 240 unchanged.
+	recs, _ := testEmu.Records(st.Base, "Leads")
+	changed := 0
+	for _, r := range recs {
+		if changed == 10 {
+			break
+		}
+		if _, ok := r.Fields[airtableemu.FieldEmail]; ok {
+			if _, err := testEmu.DeleteRecords(st.Base, "Leads", r.ID); err != nil {
+				t.Fatal(err)
+			}
+			changed++
+		}
+	}
+	_ = changed
+	s2 := h.startSync(st.Admin)
+	got = h.waitSync(st.Admin, s2.ID, "awaiting_decision", "completed", "failed")
+	if got.Phase != "awaiting_decision" || got.Staged != 10 || got.Created != 0 || got.Unchanged != 240 {
+		t.Fatalf("second sync: %+v", got.SyncRun)
+	}
+	var reasons int
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_invalid WHERE sync_id = $1 AND reason LIKE 'phone%'`, s.ID).Scan(&reasons)
+	if reasons != 3 {
+		t.Fatalf("invalid reasons: %d", reasons)
+	}
+}
+
+func TestSyncTruncatedListingStagesNothing(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 1000, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	if err := testEmu.TruncateListingsFraction(st.Base, 0.5, true); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	got := h.waitSync(st.Admin, s2.ID, "failed", "completed", "awaiting_decision")
+	if got.Phase != "failed" || got.Staged != 0 {
+		t.Fatalf("truncated sync: %+v", got.SyncRun)
+	}
+	if got.Error == "" {
+		t.Fatal("failed sync says nothing")
+	}
+	t.Logf("failed with: %s", got.Error)
+	if n := liveLeads(t, st.ID); n != 1000 {
+		t.Fatalf("%d live leads after a truncated listing", n)
+	}
+	var deleted int
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NOT NULL`, st.ID).Scan(&deleted)
+	if deleted != 0 {
+		t.Fatalf("%d leads staged", deleted)
+	}
+}
+
+func TestSyncStagedDeletionsRejectThenApprove(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 1000, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	removed := st.IDs[:400]
+	if _, err := testEmu.DeleteRecords(st.Base, "Leads", removed...); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	got := h.waitSync(st.Admin, s2.ID, "awaiting_decision", "failed", "completed")
+	if got.Phase != "awaiting_decision" || got.Staged != 400 {
+		t.Fatalf("staging: %+v", got.SyncRun)
+	}
+	if n := liveLeads(t, st.ID); n != 600 {
+		t.Fatalf("%d live leads while staged", n)
+	}
+	var page struct {
+		Data []store.Lead `json:"data"`
+	}
+	h.do("GET", "/v1/leads?limit=500", st.Viewer, nil).json(t, &page)
+	for _, l := range page.Data {
+		for _, id := range removed {
+			if l.AirtableRecordID == id {
+				t.Fatal("staged lead visible in GET /v1/leads")
+			}
+		}
+	}
+	var staged struct {
+		Data []store.StagedLead `json:"data"`
+	}
+	h.do("GET", "/v1/syncs/"+s2.ID.String()+"/staged-deletions?limit=1000", st.Viewer, nil).json(t, &staged)
+	if len(staged.Data) != 400 {
+		t.Fatalf("staged list: %d", len(staged.Data))
+	}
+	var alerts int
+	deadline := time.Now().Add(10 * time.Second)
+	for alerts == 0 && time.Now().Before(deadline) {
+		_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'alert.sync.mass_deletion_staged' AND client_id = $1`, st.ID).Scan(&alerts)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if alerts != 1 {
+		t.Fatalf("mass deletion alerts: %d", alerts)
+	}
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/reject-deletions", st.Viewer, nil); r.Status != 403 {
+		t.Fatalf("viewer reject: %d", r.Status)
+	}
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/reject-deletions", st.Admin, nil); r.Status != 202 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+	got = h.waitSync(st.Admin, s2.ID, "completed")
+	if got.Restored != 400 || liveLeads(t, st.ID) != 1000 {
+		t.Fatalf("reject restored %d, live %d", got.Restored, liveLeads(t, st.ID))
+	}
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 409 {
+		t.Fatalf("approve after the decision: %d", r.Status)
+	}
+
+	s3 := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s3.ID, "awaiting_decision")
+	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	got = h.waitSync(st.Admin, s3.ID, "completed")
+	if got.Deleted != 400 || liveLeads(t, st.ID) != 600 {
+		t.Fatalf("approve deleted %d, live %d", got.Deleted, liveLeads(t, st.ID))
+	}
+	var gone, audits int
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, st.ID, removed).Scan(&gone)
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND client_id = $1
+		AND details->>'airtable_record_id' = ANY($2)`, st.ID, removed).Scan(&audits)
+	if gone != 0 || audits != 400 {
+		t.Fatalf("remaining %d of the removed, %d audit rows", gone, audits)
+	}
+	// Another client's sync is invisible.
+	other := newTenant(t, "sync-other")
+	if r := h.do("GET", "/v1/syncs/"+s3.ID.String(), other.Admin, nil); r.Status != 404 {
+		t.Fatalf("other tenant: %d", r.Status)
+	}
+}
+
+func TestSyncSurvivesFaultsWithExactCounts(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 1200, 0)
+	if err := testEmu.FailListPage(st.Base, 3, 503, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := testEmu.SetLatency(st.Base, 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	testEmu.SetRateLimit(5)
+	defer testEmu.SetRateLimit(0)
+	s := h.startSync(st.Admin)
+	// Expire the iterator once the listing is under way.
+	expired := false
+	deadline := time.Now().Add(time.Minute)
+	for !expired && time.Now().Before(deadline) {
+		var cur syncJSON
+		h.do("GET", "/v1/syncs/"+s.ID.String(), st.Admin, nil).json(t, &cur)
+		if cur.Pages >= 4 {
+			if n, _ := testEmu.ExpireOffsets(st.Base); n > 0 {
+				expired = true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := h.waitSync(st.Admin, s.ID, "completed", "failed")
+	if got.Phase != "completed" || got.Created != 1200 || got.Listed != 1200 || got.Staged != 0 {
+		t.Fatalf("faulty sync: %+v", got.SyncRun)
+	}
+	stats := testEmu.Stats()
+	if stats.RateLimited == 0 && !expired {
+		t.Fatalf("no fault happened: %+v expired=%v", stats, expired)
+	}
+	t.Logf("429s=%d expired=%v pages=%d", stats.RateLimited, expired, got.Pages)
+}
+
+func TestSyncOneAtATimePerClient(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 600, 0)
+	if err := testEmu.SetLatency(st.Base, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	s := h.startSync(st.Admin)
+	r := h.do("POST", "/v1/syncs", st.Admin, map[string]any{})
+	if r.Status != 409 {
+		t.Fatalf("second start: %d %s", r.Status, r.Body)
+	}
+	e := r.errorOf(t)
+	if e.Error.Code != "CONFLICT" || e.Error.Details["sync_id"] != s.ID.String() {
+		t.Fatalf("409 body %s", r.Body)
+	}
+	h.waitSync(st.Admin, s.ID, "completed")
+	nb := newTenant(t, "nobase")
+	if r := h.do("POST", "/v1/syncs", nb.Admin, map[string]any{}); r.Status != 400 {
+		t.Fatalf("client without base: %d", r.Status)
+	}
+}
+
+func TestAirtableWebhookMAC(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 300, 0)
+	var secret string
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT webhook_secret FROM clients WHERE id = $1`, st.ID).Scan(&secret); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"base":{"id":"` + st.Base + `"},"webhook":{"id":"ach1"},"timestamp":"2026-11-22T00:00:00.000Z"}`
+	mac := func(key, b string) string {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte(b))
+		return "hmac-sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	runs := func() int {
+		var n int
+		_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&n)
+		return n
+	}
+	path := "/v1/webhooks/airtable/" + st.ID.String()
+	for name, hdr := range map[string]string{
+		"missing":     "",
+		"wrong key":   mac("not-the-secret", body),
+		"other body":  mac(secret, body+" "),
+		"not hex":     "hmac-sha256=zz",
+		"wrong shape": "sha1=" + strings.Repeat("0", 40),
+	} {
+		r := h.do("POST", path, "", body, "X-Airtable-Content-MAC", hdr)
+		if r.Status != 401 || r.errorOf(t).Error.Code != "UNAUTHENTICATED" {
+			t.Fatalf("%s MAC: %d %s", name, r.Status, r.Body)
+		}
+	}
+	if r := h.do("POST", "/v1/webhooks/airtable/"+uuid.NewString(), "", body, "X-Airtable-Content-MAC", mac(secret, body)); r.Status != 401 {
+		t.Fatalf("unknown client: %d", r.Status)
+	}
+	if n := runs(); n != 0 {
+		t.Fatalf("%d syncs started by forged webhooks", n)
+	}
+	if err := testEmu.SetLatency(st.Base, 150*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("POST", path, "", body, "X-Airtable-Content-MAC", mac(secret, body))
+	if r.Status != 202 {
+		t.Fatalf("valid MAC: %d %s", r.Status, r.Body)
+	}
+	var first struct {
+		SyncID  uuid.UUID `json:"sync_id"`
+		Started bool      `json:"started"`
+	}
+	r.json(t, &first)
+	// A second ping while it runs queues exactly one more run.
+	r = h.do("POST", path, "", body, "X-Airtable-Content-MAC", mac(secret, body))
+	var second struct {
+		Rerun bool `json:"rerun_queued"`
+	}
+	r.json(t, &second)
+	if r.Status != 202 || !first.Started || !second.Rerun {
+		t.Fatalf("second ping: %d %s", r.Status, r.Body)
+	}
+	h.waitSync(st.Admin, first.SyncID, "completed")
+	deadline := time.Now().Add(time.Minute)
+	for runs() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var again uuid.UUID
+	_ = testDB.Pool.QueryRow(context.Background(), `SELECT id FROM sync_runs WHERE client_id = $1 AND id <> $2`, st.ID, first.SyncID).Scan(&again)
+	got := h.waitSync(st.Admin, again, "completed")
+	if got.Unchanged != 300 || got.Created != 0 {
+		t.Fatalf("re-run: %+v", got.SyncRun)
+	}
+}

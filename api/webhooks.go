@@ -1,0 +1,78 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// MACHeader carries Airtable's webhook signature: hmac-sha256=<hex>.
+const MACHeader = "X-Airtable-Content-MAC"
+
+// ValidMAC checks header against the HMAC-SHA256 of body under secret, in
+// constant time.
+func ValidMAC(secret string, body []byte, header string) bool {
+	const prefix = "hmac-sha256="
+	if !strings.HasPrefix(header, prefix) {
+		return false
+	}
+	got, err := hex.DecodeString(strings.TrimPrefix(header, prefix))
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}
+
+// airtableWebhook: an Airtable webhook ping for a client. A valid MAC starts
+// the client's sync, or asks the running one to run once more when it ends.
+// A missing or bad MAC (or an unknown client) is 401 and starts nothing.
+func (h *handlers) airtableWebhook(c *gin.Context) {
+	unauth := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing or invalid " + MACHeader}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	id, err := uuid.Parse(c.Param("client_id"))
+	if err != nil {
+		h.fail(c, unauth)
+		return
+	}
+	cl, err := h.store.GetClient(c.Request.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.fail(c, err)
+		return
+	}
+	if err != nil || !ValidMAC(cl.WebhookSecret, body, c.GetHeader(MACHeader)) {
+		h.fail(c, unauth)
+		return
+	}
+	run, _, err := h.startSyncFor(c.Request.Context(), id, "webhook:airtable", requestID(c))
+	var apiErr *Error
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict {
+		wfID := workflows.SyncWorkflowID(id.String())
+		if err := h.temporal.SignalWorkflow(c.Request.Context(), wfID, "", workflows.SignalRerun, nil); err != nil {
+			h.fail(c, unavailable("could not queue a re-run", err))
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"sync_id": apiErr.Details["sync_id"], "rerun_queued": true})
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "started": true})
+}

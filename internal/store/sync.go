@@ -1,0 +1,321 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Sync phases (sync_runs.phase).
+const (
+	SyncListing          = "listing"
+	SyncAwaitingDecision = "awaiting_decision"
+	SyncDeleting         = "deleting"
+	SyncRestoring        = "restoring"
+	SyncCompleted        = "completed"
+	SyncFailed           = "failed"
+)
+
+// SyncRun is one AirtableSyncWorkflow run.
+type SyncRun struct {
+	ID         uuid.UUID  `json:"id"`
+	ClientID   uuid.UUID  `json:"client_id"`
+	WorkflowID string     `json:"workflow_id"`
+	Phase      string     `json:"phase"`
+	Pages      int        `json:"pages"`
+	Listed     int        `json:"listed"`
+	Created    int        `json:"created"`
+	Updated    int        `json:"updated"`
+	Unchanged  int        `json:"unchanged"`
+	Invalid    int        `json:"invalid"`
+	Staged     int        `json:"staged"`
+	Deleted    int        `json:"deleted"`
+	Restored   int        `json:"restored"`
+	Error      string     `json:"error"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+const syncCols = `id, client_id, workflow_id, phase, pages, listed, created_count, updated_count, unchanged_count, invalid_count,
+	staged_count, deleted_count, restored_count, error, started_at, finished_at`
+
+func scanSync(row interface{ Scan(...any) error }) (SyncRun, error) {
+	var r SyncRun
+	err := row.Scan(&r.ID, &r.ClientID, &r.WorkflowID, &r.Phase, &r.Pages, &r.Listed, &r.Created, &r.Updated, &r.Unchanged,
+		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.Error, &r.StartedAt, &r.FinishedAt)
+	return r, err
+}
+
+// CreateSyncRun inserts the run row (idempotent on id).
+func (s *Store) CreateSyncRun(ctx context.Context, id, clientID uuid.UUID, workflowID string) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, id, clientID, workflowID)
+	if isFKViolation(err) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// GetSyncRun loads a run in scope (nil scope: any client).
+func (s *Store) GetSyncRun(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (SyncRun, error) {
+	r, err := scanSync(s.Pool.QueryRow(ctx, `SELECT `+syncCols+` FROM sync_runs WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)`, id, scope))
+	return r, notFound(err)
+}
+
+// LeadRecord is one Airtable record mapped to lead fields.
+type LeadRecord struct {
+	RecordID        string    `json:"record_id"`
+	FirstName       string    `json:"first_name"`
+	LastName        string    `json:"last_name"`
+	Phone           string    `json:"phone"`
+	Email           string    `json:"email"`
+	Timezone        string    `json:"timezone"`
+	Tags            []string  `json:"tags"`
+	ICPScore        *int      `json:"icp_score"`
+	EngagementLevel string    `json:"engagement_level"`
+	Status          string    `json:"status"`
+	Booked          bool      `json:"booked"`
+	SMSStop         bool      `json:"sms_stop"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// InvalidRecord is a record that could not be imported.
+type InvalidRecord struct {
+	RecordID string
+	Reason   string
+}
+
+// UpsertLeadPage writes one page in one transaction: every valid record is
+// inserted or updated (a staged lead that is back in Airtable is restored),
+// and marked as seen by this sync; invalid records are noted with their
+// reason. Rows are written in record-id order so concurrent writers cannot
+// deadlock.
+func (s *Store) UpsertLeadPage(ctx context.Context, syncID, clientID uuid.UUID, recs []LeadRecord, invalid []InvalidRecord) error {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].RecordID < recs[j].RecordID })
+	for i := range recs {
+		if recs[i].Tags == nil {
+			recs[i].Tags = []string{}
+		}
+	}
+	payload, err := json.Marshal(recs)
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if len(recs) > 0 {
+			_, err := tx.Exec(ctx, `
+				INSERT INTO leads AS l (client_id, airtable_record_id, first_name, last_name, phone, email, timezone, tags, icp_score,
+				                        engagement_level, status, booked, sms_stop, created_at, last_seen_sync_id, created_sync_id, changed_sync_id)
+				SELECT $1, r.record_id, r.first_name, r.last_name, r.phone, r.email, r.timezone, r.tags, r.icp_score,
+				       r.engagement_level, r.status, r.booked, r.sms_stop, r.created_at, $2, $2, $2
+				FROM jsonb_to_recordset($3::jsonb) AS r(record_id text, first_name text, last_name text, phone text, email text, timezone text,
+				     tags text[], icp_score int, engagement_level text, status text, booked bool, sms_stop bool, created_at timestamptz)
+				ON CONFLICT (client_id, airtable_record_id) DO UPDATE SET
+				    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, email = EXCLUDED.email,
+				    timezone = EXCLUDED.timezone, tags = EXCLUDED.tags, icp_score = EXCLUDED.icp_score,
+				    engagement_level = EXCLUDED.engagement_level, status = EXCLUDED.status, booked = EXCLUDED.booked,
+				    sms_stop = EXCLUDED.sms_stop, last_seen_sync_id = EXCLUDED.last_seen_sync_id,
+				    deleted_at = NULL, deletion_sync_id = NULL,
+				    changed_sync_id = CASE WHEN l.changed_sync_id = EXCLUDED.changed_sync_id OR l.deleted_at IS NOT NULL OR
+				        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
+				        IS DISTINCT FROM
+				        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
+				         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, EXCLUDED.booked, EXCLUDED.sms_stop)
+				        THEN EXCLUDED.changed_sync_id ELSE l.changed_sync_id END,
+				    updated_at = CASE WHEN l.deleted_at IS NOT NULL OR
+				        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
+				        IS DISTINCT FROM
+				        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
+				         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, EXCLUDED.booked, EXCLUDED.sms_stop)
+				        THEN now() ELSE l.updated_at END`,
+				clientID, syncID, payload)
+			if err != nil {
+				return fmt.Errorf("upsert leads: %w", err)
+			}
+		}
+		for _, inv := range invalid {
+			if _, err := tx.Exec(ctx, `INSERT INTO sync_invalid (sync_id, record_id, reason) VALUES ($1, $2, $3)
+				ON CONFLICT (sync_id, record_id) DO UPDATE SET reason = EXCLUDED.reason`, syncID, inv.RecordID, inv.Reason); err != nil {
+				return fmt.Errorf("note invalid record: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// SyncCounts are exact per-record counts of a sync, from the lead rows.
+type SyncCounts struct {
+	Listed, Created, Updated, Unchanged, Invalid int
+}
+
+// CountSync derives the counts from what the sync marked.
+func (s *Store) CountSync(ctx context.Context, syncID, clientID uuid.UUID) (SyncCounts, error) {
+	var c SyncCounts
+	err := s.Pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE last_seen_sync_id = $1),
+			count(*) FILTER (WHERE created_sync_id = $1),
+			count(*) FILTER (WHERE changed_sync_id = $1 AND created_sync_id IS DISTINCT FROM $1),
+			(SELECT count(*) FROM sync_invalid WHERE sync_id = $1)
+		FROM leads WHERE client_id = $2 AND (last_seen_sync_id = $1 OR created_sync_id = $1 OR changed_sync_id = $1)`, syncID, clientID).
+		Scan(&c.Listed, &c.Created, &c.Updated, &c.Invalid)
+	c.Unchanged = c.Listed - c.Created - c.Updated
+	c.Listed += c.Invalid
+	return c, err
+}
+
+// MissingSample returns up to n record ids of live leads the sync did not see.
+func (s *Store) MissingSample(ctx context.Context, syncID, clientID uuid.UUID, n int) ([]string, int, error) {
+	var total int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL AND last_seen_sync_id IS DISTINCT FROM $2`,
+		clientID, syncID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT airtable_record_id FROM leads WHERE client_id = $1 AND deleted_at IS NULL
+		AND last_seen_sync_id IS DISTINCT FROM $2 ORDER BY random() LIMIT $3`, clientID, syncID, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, total, err
+}
+
+// LiveLeadCount is how many live leads a client has.
+func (s *Store) LiveLeadCount(ctx context.Context, clientID uuid.UUID) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL`, clientID).Scan(&n)
+	return n, err
+}
+
+// StageMissing soft-deletes the client's live leads this (complete) sync
+// did not see, tagging them with the sync; they vanish from reads and from
+// enrollment until an admin decides.
+func (s *Store) StageMissing(ctx context.Context, syncID, clientID uuid.UUID) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE leads SET deleted_at = now(), deletion_sync_id = $2
+			WHERE client_id = $1 AND deleted_at IS NULL AND last_seen_sync_id IS DISTINCT FROM $2`, clientID, syncID)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET staged_count = $2 WHERE id = $1`, syncID, n); err != nil {
+			return err
+		}
+		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: "system", Action: "sync.stage_deletions", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"staged": n}})
+	})
+	return n, err
+}
+
+// DeleteStagedBatch hard-deletes up to limit leads staged by the sync, with
+// their enrollments and one audit row each, in one transaction. It returns
+// how many it deleted (0 when none are left), so a crash between batches
+// loses nothing and repeats nothing.
+func (s *Store) DeleteStagedBatch(ctx context.Context, syncID uuid.UUID, actor string, limit int) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			WITH victims AS (
+				SELECT id FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL ORDER BY id LIMIT $3 FOR UPDATE
+			), del AS (
+				DELETE FROM leads l USING victims v WHERE l.id = v.id RETURNING l.id, l.client_id, l.airtable_record_id
+			), enr AS (
+				DELETE FROM campaign_enrollments e USING del WHERE e.lead_id = del.id RETURNING 1
+			), audit AS (
+				INSERT INTO activity_log (client_id, actor, action, entity, entity_id, details)
+				SELECT client_id, $2, 'lead.delete', 'lead', id::text, jsonb_build_object('sync_id', $1::text, 'airtable_record_id', airtable_record_id)
+				FROM del RETURNING 1
+			)
+			SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM audit), (SELECT count(*) FROM enr)`, syncID, actor, limit).Scan(&n, new(int), new(int))
+		if err != nil {
+			return fmt.Errorf("delete staged: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE sync_runs SET deleted_count = deleted_count + $2 WHERE id = $1`, syncID, n)
+		return err
+	})
+	return n, err
+}
+
+// RestoreStaged brings back every lead the sync staged.
+func (s *Store) RestoreStaged(ctx context.Context, syncID, clientID uuid.UUID, actor, reason string) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE leads SET deleted_at = NULL, deletion_sync_id = NULL WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL`, syncID)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET restored_count = restored_count + $2 WHERE id = $1`, syncID, n); err != nil {
+			return err
+		}
+		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: actor, Action: "sync.restore_staged", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"restored": n, "reason": reason}})
+	})
+	return n, err
+}
+
+// SyncUpdate records progress on the run row.
+type SyncUpdate struct {
+	Phase    string
+	Pages    int
+	Counts   *SyncCounts
+	Error    string
+	Finished bool
+}
+
+// UpdateSyncRun writes phase, pages, counts and error.
+func (s *Store) UpdateSyncRun(ctx context.Context, syncID uuid.UUID, u SyncUpdate) error {
+	var c SyncCounts
+	hasCounts := u.Counts != nil
+	if hasCounts {
+		c = *u.Counts
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE sync_runs SET phase = $2, pages = GREATEST(pages, $3), error = $4,
+		listed = CASE WHEN $5 THEN $6 ELSE listed END, created_count = CASE WHEN $5 THEN $7 ELSE created_count END,
+		updated_count = CASE WHEN $5 THEN $8 ELSE updated_count END, unchanged_count = CASE WHEN $5 THEN $9 ELSE unchanged_count END,
+		invalid_count = CASE WHEN $5 THEN $10 ELSE invalid_count END,
+		finished_at = CASE WHEN $11 THEN now() ELSE finished_at END WHERE id = $1`,
+		syncID, u.Phase, u.Pages, u.Error, hasCounts, c.Listed, c.Created, c.Updated, c.Unchanged, c.Invalid, u.Finished)
+	return err
+}
+
+// StagedLead is a lead awaiting the admin's decision.
+type StagedLead struct {
+	ID               uuid.UUID `json:"id"`
+	AirtableRecordID string    `json:"airtable_record_id"`
+	FirstName        string    `json:"first_name"`
+	LastName         string    `json:"last_name"`
+	StagedAt         time.Time `json:"staged_at"`
+}
+
+// ListStaged pages through a sync's staged leads by id.
+func (s *Store) ListStaged(ctx context.Context, syncID uuid.UUID, after uuid.UUID, limit int) ([]StagedLead, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, airtable_record_id, first_name, last_name, deleted_at FROM leads
+		WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL AND id > $2 ORDER BY id LIMIT $3`, syncID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedLead, error) {
+		var l StagedLead
+		err := r.Scan(&l.ID, &l.AirtableRecordID, &l.FirstName, &l.LastName, &l.StagedAt)
+		return l, err
+	})
+}
+
+// ReserveAirtableSlot reserves the next request slot for base, spaced
+// interval apart across every worker, and returns how long to wait for it.
+func (s *Store) ReserveAirtableSlot(ctx context.Context, base string, interval time.Duration) (time.Duration, error) {
+	var waitMicros int64
+	err := s.Pool.QueryRow(ctx, `
+		INSERT INTO airtable_rate AS r (base_id, next_at) VALUES ($1, clock_timestamp() + $2::interval)
+		ON CONFLICT (base_id) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp()) + $2::interval
+		RETURNING (extract(epoch FROM (r.next_at - $2::interval - clock_timestamp())) * 1e6)::bigint`, base, interval).Scan(&waitMicros)
+	if err != nil {
+		return 0, fmt.Errorf("reserve airtable slot: %w", err)
+	}
+	return max(0, time.Duration(waitMicros)*time.Microsecond), nil
+}

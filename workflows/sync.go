@@ -1,0 +1,280 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/nurture-sms/nurture/activities"
+	"github.com/nurture-sms/nurture/internal/store"
+)
+
+// Messages of the AirtableSyncWorkflow.
+const (
+	SignalApproveDeletions = "approve-deletions"
+	SignalRejectDeletions  = "reject-deletions"
+	// SignalRerun asks a running sync to run once more when it ends (webhooks).
+	SignalRerun     = "rerun"
+	QuerySyncStatus = "status"
+)
+
+// SyncWorkflowID is the one workflow ID per client: one running sync at a time.
+func SyncWorkflowID(clientID string) string { return "airtable-sync/" + clientID }
+
+// DecisionSignal carries who decided.
+type DecisionSignal struct {
+	Actor string `json:"actor"`
+}
+
+// SyncInput starts (or continues) an AirtableSyncWorkflow.
+type SyncInput struct {
+	SyncID, ClientID, BaseID, Table string
+	// DecisionWindow: staged deletions not decided within it are restored.
+	DecisionWindow time.Duration
+	// Threshold: staging more than this share of the client's leads raises an alert.
+	Threshold    float64
+	PageBudget   time.Duration
+	VerifySample int
+	State        *SyncStatus
+}
+
+// SyncStatus is what the status query answers.
+type SyncStatus struct {
+	SyncID    string           `json:"sync_id"`
+	Phase     string           `json:"phase"`
+	Offset    string           `json:"offset"`
+	Pages     int              `json:"pages"`
+	Records   int              `json:"records"`
+	Restarted int              `json:"listing_restarts"`
+	Waited429 int              `json:"waited_429"`
+	Counts    store.SyncCounts `json:"counts"`
+	Staged    int              `json:"staged"`
+	Deleted   int              `json:"deleted"`
+	Restored  int              `json:"restored"`
+	Decision  string           `json:"decision"`
+	Alerted   bool             `json:"alerted"`
+	Error     string           `json:"error"`
+}
+
+// Defaults of the sync.
+const (
+	DefaultDecisionWindow = 7 * 24 * time.Hour
+	DefaultThreshold      = 0.05
+)
+
+var sa *activities.Sync
+
+// AirtableSync is the AirtableSyncWorkflow: page through the client's
+// Airtable table (each stretch of pages one activity, the offset in
+// workflow state), upsert each page, and only after a complete listing
+// (verified by fetching a sample of the missing records by id) stage the
+// leads Airtable no longer has as soft deletes; then wait for the admin:
+// approve deletes them in batches, reject or the end of the decision window
+// restores them.
+func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
+	rerunCh := workflow.GetSignalChannel(ctx, SignalRerun)
+	rerun := false
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for rerunCh.Receive(ctx, nil) {
+			rerun = true
+		}
+	})
+	st, err := airtableSync(ctx, in)
+	if err != nil || !rerun {
+		return st, err
+	}
+	// A webhook arrived while this run worked: run once more, as a new sync.
+	var next string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.NewString() }).Get(&next); err != nil {
+		return nil, err
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	if err := workflow.ExecuteLocalActivity(lctx, sa.CreateRun, activities.CreateRunInput{
+		SyncID: next, ClientID: in.ClientID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+	}).Get(ctx, nil); err != nil {
+		return nil, err
+	}
+	again := in
+	again.SyncID, again.State = next, nil
+	return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, again)
+}
+
+func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
+	if in.DecisionWindow <= 0 {
+		in.DecisionWindow = DefaultDecisionWindow
+	}
+	if in.Threshold <= 0 {
+		in.Threshold = DefaultThreshold
+	}
+	if in.PageBudget <= 0 {
+		in.PageBudget = 20 * time.Second
+	}
+	if in.VerifySample <= 0 {
+		in.VerifySample = 10
+	}
+	st := &SyncStatus{SyncID: in.SyncID, Phase: store.SyncListing}
+	if in.State != nil {
+		st = in.State
+	}
+	if err := workflow.SetQueryHandler(ctx, QuerySyncStatus, func() (SyncStatus, error) { return *st, nil }); err != nil {
+		return nil, err
+	}
+	approveCh := workflow.GetSignalChannel(ctx, SignalApproveDeletions)
+	rejectCh := workflow.GetSignalChannel(ctx, SignalRejectDeletions)
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	record := func(finished bool) error {
+		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished}
+		if st.Counts != (store.SyncCounts{}) {
+			c := st.Counts
+			u.Counts = &c
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SyncPhaseKey.ValueSet(st.Phase)); err != nil {
+			return err
+		}
+		return workflow.ExecuteLocalActivity(lctx, sa.UpdateRun, activities.UpdateRunInput{SyncID: in.SyncID, Update: u}).Get(ctx, nil)
+	}
+	fail := func(reason string) (*SyncStatus, error) {
+		st.Phase, st.Error = store.SyncFailed, reason
+		if err := record(true); err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	names := activities.StageInput{SyncID: in.SyncID, ClientID: in.ClientID}
+
+	if st.Phase == store.SyncListing {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: in.PageBudget + 2*time.Minute,
+			HeartbeatTimeout:    45 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+				NonRetryableErrorTypes: []string{activities.ErrTypeAirtableRejected}},
+		})
+		for chunks := 0; ; chunks++ {
+			if chunks >= 200 || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				next := in
+				next.State = st
+				return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, next)
+			}
+			var res activities.ListResult
+			err := workflow.ExecuteActivity(actx, sa.ListPages, activities.ListInput{
+				SyncID: in.SyncID, ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table, Offset: st.Offset, Budget: in.PageBudget,
+			}).Get(ctx, &res)
+			if err != nil {
+				// Nothing is staged or deleted after an incomplete listing.
+				return fail("listing did not complete: " + rootMessage(err))
+			}
+			st.Offset, st.Pages, st.Records = res.Offset, st.Pages+res.Pages, st.Records+res.Records
+			st.Restarted += res.Restarted
+			st.Waited429 += res.Waited429
+			if res.Done {
+				break
+			}
+			if err := record(false); err != nil {
+				return nil, err
+			}
+		}
+		actx2 := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: 45 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+		})
+		if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, names).Get(ctx, &st.Counts); err != nil {
+			return nil, err
+		}
+		var v activities.VerifyResult
+		if err := workflow.ExecuteActivity(actx2, sa.VerifyMissing, activities.VerifyInput{
+			SyncID: in.SyncID, ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table, Sample: in.VerifySample,
+		}).Get(ctx, &v); err != nil {
+			return fail("could not verify the listing: " + rootMessage(err))
+		}
+		if !v.Complete {
+			return fail(v.Reason)
+		}
+		if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
+			return nil, err
+		}
+		if st.Staged == 0 {
+			st.Phase = store.SyncCompleted
+			return st, record(true)
+		}
+		st.Phase = store.SyncAwaitingDecision
+		if err := record(false); err != nil {
+			return nil, err
+		}
+		var live int
+		if err := workflow.ExecuteLocalActivity(lctx, sa.LiveLeadCount, in.ClientID).Get(ctx, &live); err != nil {
+			return nil, err
+		}
+		if share := float64(st.Staged) / float64(st.Staged+live); share > in.Threshold {
+			st.Alerted = true
+			aactx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: 30 * time.Second,
+				RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+			})
+			if err := workflow.ExecuteActivity(aactx, al.SendAlert, activities.Alert{
+				ID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + in.SyncID + "/mass-deletion", ClientID: in.ClientID,
+				Kind: "sync.mass_deletion_staged", Severity: "warning", Subject: "Airtable sync staged many deletions",
+				Message: fmt.Sprintf("%d leads (%.1f%%) are missing from Airtable and staged for deletion; nothing is deleted until an admin approves.",
+					st.Staged, 100*share),
+				SyncID: in.SyncID, Details: map[string]any{"staged": st.Staged, "share": share}, At: workflow.Now(ctx),
+			}).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("alert delivery failed", "error", err)
+			}
+		}
+	}
+
+	if st.Phase == store.SyncAwaitingDecision {
+		var sig DecisionSignal
+		decided := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, &sig)
+			st.Decision = "approved"
+			decided = true
+		})
+		sel.AddReceive(rejectCh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, &sig)
+			st.Decision = "rejected"
+			decided = true
+		})
+		tctx, cancel := workflow.WithCancel(ctx)
+		sel.AddFuture(workflow.NewTimer(tctx, in.DecisionWindow), func(workflow.Future) { st.Decision = "expired" })
+		sel.Select(ctx)
+		cancel()
+		_ = decided
+		if sig.Actor == "" {
+			sig.Actor = "temporal-signal"
+		}
+		if st.Decision == "approved" {
+			st.Phase = store.SyncDeleting
+		} else {
+			st.Phase = store.SyncRestoring
+		}
+		if err := record(false); err != nil {
+			return nil, err
+		}
+		dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Hour, HeartbeatTimeout: 30 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		})
+		if st.Phase == store.SyncDeleting {
+			if err := workflow.ExecuteActivity(dctx, sa.DeleteStaged, activities.DeleteInput{SyncID: in.SyncID, Actor: sig.Actor}).Get(ctx, &st.Deleted); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := workflow.ExecuteActivity(dctx, sa.RestoreStaged, activities.RestoreInput{
+				SyncID: in.SyncID, ClientID: in.ClientID, Actor: sig.Actor, Reason: st.Decision,
+			}).Get(ctx, &st.Restored); err != nil {
+				return nil, err
+			}
+		}
+		st.Phase = store.SyncCompleted
+		return st, record(true)
+	}
+	return st, nil
+}
