@@ -99,6 +99,7 @@ type ListResult struct {
 }
 
 type listPos struct {
+	Done      bool
 	Offset    string
 	Pages     int
 	Records   int
@@ -107,12 +108,13 @@ type listPos struct {
 }
 
 // ListPages fetches and upserts pages until the budget is spent or the
-// listing ends. Each page is one transaction; the offset is heartbeated so
-// a retry resumes at the next page. A 429 waits out the penalty and
-// retries the page; an expired iterator (LIST_RECORDS_ITERATOR_NOT_AVAILABLE)
-// restarts the listing from the start (upserts are idempotent and the
-// counts are derived from the rows, so they stay exact); other 4xx are not
-// retried.
+// listing ends. Fetching runs one page ahead of the upserts (HTTP and
+// Postgres overlap). Each page is one transaction; the offset after the
+// last upserted page is heartbeated, so a retry resumes at the next page. A
+// 429 waits out the penalty and retries the page; an expired iterator
+// (LIST_RECORDS_ITERATOR_NOT_AVAILABLE) restarts the listing from the start
+// (upserts are idempotent and the counts are derived from the rows, so they
+// stay exact); other 4xx are not retried.
 func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) {
 	syncID, clientID := uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID)
 	pos := listPos{Offset: in.Offset}
@@ -122,51 +124,194 @@ func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) 
 			pos = hb
 		}
 	}
+	result := func() ListResult {
+		return ListResult{Offset: pos.Offset, Done: pos.Done, Pages: pos.Pages, Records: pos.Records,
+			Restarted: pos.Restarted, Waited429: pos.Waited429}
+	}
+	if pos.Done {
+		return result(), nil // finished before a crash: nothing left
+	}
 	table := a.client().GetTable(in.BaseID, in.Table)
 	deadline := time.Now().Add(in.Budget)
-	for {
-		if err := a.pace(ctx, in.BaseID); err != nil {
-			return ListResult{}, err
-		}
-		q := table.GetRecords().PageSize(100)
-		if pos.Offset != "" {
-			q = q.WithOffset(pos.Offset)
-		}
-		page, err := q.Do()
-		if err != nil {
-			var he *airtable.HTTPClientError
-			switch {
-			case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
-				pos.Waited429++
-				activity.RecordHeartbeat(ctx, pos)
-				if err := a.sleep(ctx, a.penalty(), pos); err != nil {
-					return ListResult{}, err
+	// The last committed position, heartbeated also while the fetcher waits out a 429.
+	var hbMu sync.Mutex
+	committed := pos
+	heartbeat := func() {
+		hbMu.Lock()
+		defer hbMu.Unlock()
+		activity.RecordHeartbeat(ctx, committed)
+	}
+
+	type fetched struct {
+		recs      []*airtable.Record
+		next      string
+		restarted int
+		waited    int
+		err       error
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pages := make(chan fetched, 1)
+	go func() {
+		defer close(pages)
+		offset := pos.Offset
+		for {
+			f := fetched{}
+			for {
+				if err := a.pace(fctx, in.BaseID); err != nil {
+					f.err = err
+					break
 				}
+				q := table.GetRecords().PageSize(100)
+				if offset != "" {
+					q = q.WithOffset(offset)
+				}
+				page, err := q.Do()
+				if err == nil {
+					f.recs, f.next = page.Records, page.Offset
+					break
+				}
+				var he *airtable.HTTPClientError
+				switch {
+				case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+					f.waited++
+					if err := a.sleep(fctx, a.penalty(), heartbeat); err != nil {
+						f.err = err
+					}
+				case errors.As(err, &he) && he.StatusCode == 422 && strings.Contains(err.Error(), "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"):
+					offset = ""
+					f.restarted++
+				case errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500:
+					f.err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("airtable refused the listing: %d", he.StatusCode), ErrTypeAirtableRejected, err)
+				default:
+					f.err = fmt.Errorf("list page: %w", err) // 5xx, network: retried from the heartbeat
+				}
+				if f.err != nil {
+					break
+				}
+			}
+			select {
+			case pages <- f:
+			case <-fctx.Done():
+				return
+			}
+			if f.err != nil || f.next == "" || time.Now().After(deadline) {
+				return
+			}
+			offset = f.next
+		}
+	}()
+
+	// Upserts run on a few connections at once (pages are independent; the
+	// counts come from the rows). The committed position only advances over
+	// a contiguous run of finished pages, so a resume never skips one.
+	type job struct {
+		seq int
+		f   fetched
+	}
+	jobs := make(chan job)
+	type doneMsg struct {
+		seq     int
+		records int
+		err     error
+	}
+	dones := make(chan doneMsg)
+	const upserters = 3
+	var wg sync.WaitGroup
+	for range upserters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				recs, invalid := mapRecords(j.f.recs)
+				err := a.Store.UpsertLeadPage(ctx, syncID, clientID, recs, invalid)
+				dones <- doneMsg{seq: j.seq, records: len(j.f.recs), err: err}
+			}
+		}()
+	}
+	nexts := map[int]string{}
+	finished := map[int]int{}
+	sent, contiguous := 0, 0
+	var firstErr error
+	pending := 0
+	feed := pages
+	onDone := func(d doneMsg) {
+		pending--
+		if d.err != nil {
+			if firstErr == nil {
+				firstErr = d.err
+			}
+			stop()
+			return
+		}
+		finished[d.seq] = d.records
+		for {
+			r, ok := finished[contiguous]
+			if !ok {
+				break
+			}
+			pos.Pages++
+			pos.Records += r
+			pos.Offset = nexts[contiguous]
+			pos.Done = pos.Offset == ""
+			delete(finished, contiguous)
+			delete(nexts, contiguous)
+			contiguous++
+		}
+		hbMu.Lock()
+		committed = pos
+		hbMu.Unlock()
+		heartbeat()
+	}
+	for feed != nil || pending > 0 {
+		var out chan job
+		var next job
+		var have bool
+		select {
+		case f, ok := <-feed:
+			if !ok {
+				feed = nil
 				continue
-			case errors.As(err, &he) && he.StatusCode == 422 && strings.Contains(err.Error(), "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"):
-				pos.Offset = ""
-				pos.Restarted++
-				activity.RecordHeartbeat(ctx, pos)
+			}
+			pos.Restarted += f.restarted
+			pos.Waited429 += f.waited
+			if f.err != nil {
+				if firstErr == nil {
+					firstErr = f.err
+				}
+				feed = nil
+				stop()
 				continue
-			case errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500:
-				return ListResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("airtable refused the listing: %d", he.StatusCode), ErrTypeAirtableRejected, err)
-			default:
-				return ListResult{}, fmt.Errorf("list page %d: %w", pos.Pages+1, err) // 5xx, network: retried from the heartbeat
+			}
+			next, have = job{seq: sent, f: f}, true
+			nexts[sent] = f.next
+			sent++
+		case d := <-dones:
+			onDone(d)
+		}
+		if have {
+			out = jobs
+			// Hand the page to an upserter, still collecting completions meanwhile.
+			for out != nil {
+				select {
+				case out <- next:
+					out = nil
+					pending++
+				case d := <-dones:
+					onDone(d)
+				}
 			}
 		}
-		recs, invalid := mapRecords(page.Records)
-		if err := a.Store.UpsertLeadPage(ctx, syncID, clientID, recs, invalid); err != nil {
-			return ListResult{}, err
-		}
-		pos.Pages++
-		pos.Records += len(page.Records)
-		pos.Offset = page.Offset
-		activity.RecordHeartbeat(ctx, pos)
-		if pos.Offset == "" || time.Now().After(deadline) {
-			return ListResult{Offset: pos.Offset, Done: pos.Offset == "", Pages: pos.Pages, Records: pos.Records,
-				Restarted: pos.Restarted, Waited429: pos.Waited429}, nil
-		}
 	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return ListResult{}, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return ListResult{}, err
+	}
+	return result(), nil
 }
 
 func (a *Sync) penalty() time.Duration {
@@ -176,14 +321,16 @@ func (a *Sync) penalty() time.Duration {
 	return 30 * time.Second
 }
 
-// sleep waits d, heartbeating, unless ctx ends.
-func (a *Sync) sleep(ctx context.Context, d time.Duration, hb any) error {
+// sleep waits d, calling beat every second, unless ctx ends.
+func (a *Sync) sleep(ctx context.Context, d time.Duration, beat func()) error {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		t := time.NewTimer(min(time.Second, time.Until(end)))
 		select {
 		case <-t.C:
-			activity.RecordHeartbeat(ctx, hb)
+			if beat != nil {
+				beat()
+			}
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
@@ -312,7 +459,8 @@ func (a *Sync) VerifyMissing(ctx context.Context, in VerifyInput) (VerifyResult,
 		case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
 			continue
 		case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
-			if err := a.sleep(ctx, a.penalty(), res.Checked); err != nil {
+			checked := res.Checked
+			if err := a.sleep(ctx, a.penalty(), func() { activity.RecordHeartbeat(ctx, checked) }); err != nil {
 				return res, err
 			}
 			res.Checked--

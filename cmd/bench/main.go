@@ -31,8 +31,9 @@ import (
 func main() {
 	enrollN := flag.Int("enroll-leads", 100000, "eligible leads for the enroll figure")
 	pageN := flag.Int("page-leads", 1000000, "leads for the leads_page figure (0 skips it)")
+	syncN := flag.Int("sync-records", 50000, "Airtable records for the sync figures (0 skips them)")
 	flag.Parse()
-	if err := run(*enrollN, *pageN); err != nil {
+	if err := run(*enrollN, *pageN, *syncN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -45,7 +46,7 @@ type env struct {
 	token string
 }
 
-func run(enrollN, pageN int) error {
+func run(enrollN, pageN, syncN int) error {
 	ctx := context.Background()
 	db, err := testenv.NewDatabase(ctx)
 	if err != nil {
@@ -77,6 +78,11 @@ func run(enrollN, pageN int) error {
 	}
 	if err := e.schedule(ctx); err != nil {
 		return fmt.Errorf("schedule: %w", err)
+	}
+	if syncN > 0 {
+		if err := e.syncBench(ctx, srv.Client(), srv.FrontendHostPort(), syncN); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
 	}
 	if pageN > 0 {
 		if err := e.leadsPage(ctx, pageN); err != nil {
