@@ -38,7 +38,10 @@ type SyncInput struct {
 	Threshold    float64
 	PageBudget   time.Duration
 	VerifySample int
-	State        *SyncStatus
+	// DeleteHeartbeat bounds how long a dead worker holds the deletion
+	// activity before another worker resumes it (default 30 s).
+	DeleteHeartbeat time.Duration
+	State           *SyncStatus
 }
 
 // SyncStatus is what the status query answers.
@@ -114,6 +117,9 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	}
 	if in.VerifySample <= 0 {
 		in.VerifySample = 10
+	}
+	if in.DeleteHeartbeat <= 0 {
+		in.DeleteHeartbeat = 30 * time.Second
 	}
 	st := &SyncStatus{SyncID: in.SyncID, Phase: store.SyncListing}
 	if in.State != nil {
@@ -259,7 +265,7 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 			return nil, err
 		}
 		dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: time.Hour, HeartbeatTimeout: 30 * time.Second,
+			StartToCloseTimeout: time.Hour, HeartbeatTimeout: in.DeleteHeartbeat,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 		})
 		if st.Phase == store.SyncDeleting {

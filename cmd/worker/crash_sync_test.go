@@ -1,0 +1,145 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/nurture-sms/nurture/internal/airtableemu"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/testenv"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// The worker is killed with SIGKILL while it deletes 20,000 approved
+// staged leads, and restarted: exactly those 20,000 are gone (each with
+// its audit row) and every other lead is still there.
+func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dbase, err := testenv.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbase.Close()
+	srv, err := testenv.StartTemporal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop() }()
+	bin := filepath.Join(t.TempDir(), "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build worker: %v", err)
+	}
+
+	emu := airtableemu.New(airtableemu.Options{})
+	es := httptest.NewServer(emu.Handler())
+	defer es.Close()
+	const base, total, removed = "appCrashSync00001", 25000, 20000
+	if _, err := emu.CreateBase(base, "crash", airtableemu.TableSpec{Name: "Leads"}); err != nil {
+		t.Fatal(err)
+	}
+	fields := make([]map[string]any, total)
+	for i := range fields {
+		fields[i] = map[string]any{airtableemu.FieldFirstName: fmt.Sprint("L", i), airtableemu.FieldPhone: fmt.Sprintf("+1555%07d", i)}
+	}
+	ids, err := emu.SeedFields(base, "Leads", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(dbase.Pool)
+	cl, err := st.CreateClient(ctx, store.NewClient{Name: "crash-sync", Timezone: "UTC", AirtableBaseID: base, AirtableTable: "Leads"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const queue = "crash-sync"
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbase.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+queue,
+			"WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "AIRTABLE_BASE_URL="+es.URL+"/v0", "AIRTABLE_RATE_PER_SECOND=0")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	runSync := func() (uuid.UUID, client.WorkflowRun) {
+		id := uuid.New()
+		wfID := workflows.SyncWorkflowID(cl.ID.String())
+		if err := st.CreateSyncRun(ctx, id, cl.ID, wfID); err != nil {
+			t.Fatal(err)
+		}
+		run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: queue}, workflows.AirtableSync,
+			workflows.SyncInput{SyncID: id.String(), ClientID: cl.ID.String(), BaseID: base, Table: "Leads", DeleteHeartbeat: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, run
+	}
+	w := start()
+	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
+	_, first := runSync()
+	if err := first.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.DeleteRecords(base, "Leads", ids[:removed]...); err != nil {
+		t.Fatal(err)
+	}
+	syncID, second := runSync()
+	phase := func() (string, int) {
+		var p string
+		var deleted int
+		_ = dbase.Pool.QueryRow(ctx, `SELECT phase, deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&p, &deleted)
+		return p, deleted
+	}
+	for p, _ := phase(); p != store.SyncAwaitingDecision; p, _ = phase() {
+		if p == store.SyncFailed || ctx.Err() != nil {
+			t.Fatalf("second sync ended in %s", p)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := srv.Client().SignalWorkflow(ctx, workflows.SyncWorkflowID(cl.ID.String()), "", workflows.SignalApproveDeletions,
+		workflows.DecisionSignal{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := phase(); d < 3000; _, d = phase() {
+		if ctx.Err() != nil {
+			t.Fatal("deletion made no progress")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if _, d := phase(); d >= removed {
+		t.Fatalf("deletion finished (%d) before the kill", d)
+	}
+	if err := w.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Wait()
+	_, at := phase()
+	t.Logf("SIGKILL at %d deleted", at)
+	w = start()
+	var res workflows.SyncStatus
+	if err := second.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	var left, leftRemoved, audits, deletedCount int
+	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1`, cl.ID).Scan(&left)
+	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, cl.ID, ids[:removed]).Scan(&leftRemoved)
+	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND details->>'sync_id' = $1`, syncID.String()).Scan(&audits)
+	_ = dbase.Pool.QueryRow(ctx, `SELECT deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&deletedCount)
+	if left != total-removed || leftRemoved != 0 || audits != removed || deletedCount != removed || res.Phase != store.SyncCompleted {
+		t.Fatalf("left %d (want %d), removed still there %d, audit rows %d, deleted_count %d, phase %s",
+			left, total-removed, leftRemoved, audits, deletedCount, res.Phase)
+	}
+}
