@@ -553,3 +553,108 @@ type CreateRunInput struct {
 func (a *Sync) CreateRun(ctx context.Context, in CreateRunInput) error {
 	return a.Store.CreateSyncRun(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID), in.WorkflowID)
 }
+
+// WriteBackInput asks to write a client's pending enrollments to Airtable.
+type WriteBackInput struct {
+	ClientID string
+	Budget   time.Duration
+}
+
+// WriteBackResult is what one call wrote.
+type WriteBackResult struct {
+	Written, Skipped int
+	Done             bool // nothing pending is left
+}
+
+// WriteBack writes each pending enrollment's campaign name and sequence
+// status to its Airtable record, 10 records per request under the base's
+// shared pacing. Every HTTP call happens outside any database transaction
+// (seed 002, BUG #4); an enrollment is marked written only after Airtable
+// accepted it, so a failure leaves it pending for the next run and never
+// touches the enrollment itself. A record that no longer exists in
+// Airtable is marked skipped.
+func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
+	clientID := uuid.MustParse(in.ClientID)
+	cl, err := a.Store.GetClient(ctx, clientID)
+	if err != nil {
+		return WriteBackResult{}, err
+	}
+	if cl.AirtableBaseID == "" {
+		return WriteBackResult{Done: true}, nil
+	}
+	table := a.client().GetTable(cl.AirtableBaseID, cl.AirtableTable)
+	deadline := time.Now().Add(in.Budget)
+	var res WriteBackResult
+	for time.Now().Before(deadline) {
+		items, err := a.Store.PendingWriteBacks(ctx, clientID, 10)
+		if err != nil {
+			return res, err
+		}
+		if len(items) == 0 {
+			res.Done = true
+			return res, nil
+		}
+		err = a.patch(ctx, cl.AirtableBaseID, table, items)
+		var he *airtable.HTTPClientError
+		switch {
+		case err == nil:
+			if err := a.Store.MarkWrittenBack(ctx, items, "written"); err != nil {
+				return res, err
+			}
+			res.Written += len(items)
+		case errors.As(err, &he) && (he.StatusCode == http.StatusNotFound || he.StatusCode == 422):
+			// One of the records is gone: write them one by one.
+			for _, it := range items {
+				err := a.patch(ctx, cl.AirtableBaseID, table, []store.WriteBackItem{it})
+				switch {
+				case err == nil:
+					if err := a.Store.MarkWrittenBack(ctx, []store.WriteBackItem{it}, "written"); err != nil {
+						return res, err
+					}
+					res.Written++
+				case errors.As(err, &he) && (he.StatusCode == http.StatusNotFound || he.StatusCode == 422):
+					if err := a.Store.MarkWrittenBack(ctx, []store.WriteBackItem{it}, "skipped"); err != nil {
+						return res, err
+					}
+					res.Skipped++
+				default:
+					return res, fmt.Errorf("write back %s: %w", it.AirtableRecordID, err)
+				}
+			}
+		default:
+			return res, fmt.Errorf("write back: %w", err)
+		}
+		activity.RecordHeartbeat(ctx, res)
+	}
+	return res, nil
+}
+
+// patch sends one PATCH of up to 10 records, waiting out 429s.
+func (a *Sync) patch(ctx context.Context, base string, table *airtable.Table, items []store.WriteBackItem) error {
+	recs := &airtable.Records{}
+	for _, it := range items {
+		recs.Records = append(recs.Records, &airtable.Record{ID: it.AirtableRecordID, Fields: map[string]any{
+			airtableemu.FieldCampaign: it.CampaignName, airtableemu.FieldSequenceStatus: it.Status,
+		}})
+	}
+	for {
+		if err := a.pace(ctx, base); err != nil {
+			return err
+		}
+		_, err := table.UpdateRecordsPartialContext(ctx, recs)
+		var he *airtable.HTTPClientError
+		if errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+			if err := a.sleep(ctx, a.penalty(), func() { activity.RecordHeartbeat(ctx) }); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// RecordWriteBackError notes a write-back failure on the campaign (the
+// enrollment stands; pending records are retried by the next run).
+func (a *Sync) RecordWriteBackError(ctx context.Context, campaignID, msg string) error {
+	return a.Store.SetWriteBackError(ctx, uuid.MustParse(campaignID), msg)
+}

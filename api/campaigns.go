@@ -321,6 +321,7 @@ func (h *handlers) listCampaigns(c *gin.Context) {
 
 type campaignView struct {
 	store.Campaign
+	store.WriteBackCounts
 	Progress *workflows.CampaignProgress `json:"progress,omitempty"`
 }
 
@@ -345,6 +346,12 @@ func (h *handlers) getCampaign(c *gin.Context) {
 		return
 	}
 	view := campaignView{Campaign: camp}
+	wb, err := h.store.CampaignWriteBack(c.Request.Context(), camp.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	view.WriteBackCounts = wb
 	// Live workflow state when the workflow answers quickly; the row is the truth otherwise.
 	if h.temporal != nil && !terminal(camp.Status) {
 		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)

@@ -376,3 +376,71 @@ func TestAirtableWebhookMAC(t *testing.T) {
 		t.Fatalf("re-run: %+v", got.SyncRun)
 	}
 }
+
+func TestEnrollmentWriteBackToAirtable(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 200, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	// Half the leads get a second tag, so two campaigns can split them.
+	if _, err := testDB.Pool.Exec(context.Background(), `UPDATE leads SET tags = tags || ARRAY['half'] WHERE client_id = $1 AND icp_score < 50`, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitWrite := func(id uuid.UUID, want func(c map[string]any) bool) map[string]any {
+		deadline := time.Now().Add(time.Minute)
+		var c map[string]any
+		for time.Now().Before(deadline) {
+			h.do("GET", "/v1/campaigns/"+id.String(), st.Admin, nil).json(t, &c)
+			if want(c) {
+				return c
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("campaign write-back stuck: %v", c)
+		return nil
+	}
+
+	// Airtable fails every write: the campaign is still active, the records stay pending.
+	if err := testEmu.FailNextRequests(st.Base, 1000, 503); err != nil {
+		t.Fatal(err)
+	}
+	c1, r := h.createCampaign(st.Admin, map[string]any{"name": "first", "target_tags": []string{"half"}, "messages": step()})
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	got := waitWrite(c1.ID, func(c map[string]any) bool { return c["writeback_error"] != "" && c["writeback_error"] != nil })
+	if got["status"] != "active" || got["writeback_pending"].(float64) == 0 || got["written_back"].(float64) != 0 {
+		t.Fatalf("failed write-back: %v", got)
+	}
+	enrolled1 := int(got["enrolled_count"].(float64))
+	if enrollmentsOf(t, c1.ID) != enrolled1 {
+		t.Fatal("write-back failure changed the enrollments")
+	}
+	if err := testEmu.ClearFaults(st.Base); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next campaign's write-back also writes what the first left pending.
+	c2, r := h.createCampaign(st.Admin, map[string]any{"name": "second", "target_tags": []string{"vip"}, "messages": step()})
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	waitWrite(c2.ID, func(c map[string]any) bool { return c["status"] == "active" && c["writeback_pending"] == float64(0) })
+	waitWrite(c1.ID, func(c map[string]any) bool {
+		return c["writeback_pending"] == float64(0) && c["written_back"] == float64(enrolled1)
+	})
+	recs, err := testEmu.Records(st.Base, "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[any]int{}
+	for _, rec := range recs {
+		byName[rec.Fields[airtableemu.FieldCampaign]]++
+		if rec.Fields[airtableemu.FieldSequenceStatus] != "active" {
+			t.Fatalf("record %s sequence status %v", rec.ID, rec.Fields[airtableemu.FieldSequenceStatus])
+		}
+	}
+	if byName["first"] != enrolled1 || byName["first"]+byName["second"] != 200 {
+		t.Fatalf("written back: %v", byName)
+	}
+}

@@ -58,6 +58,8 @@ type CampaignProgress struct {
 	Runs             int        `json:"runs"`
 	ActivationTries  int        `json:"activation_tries"`
 	LastError        string     `json:"last_error"`
+	WrittenBack      int        `json:"written_back"`
+	WriteBackError   string     `json:"writeback_error,omitempty"`
 }
 
 // CampaignResult is the end state.
@@ -360,12 +362,39 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(fin.Status)); err != nil {
 		return err
 	}
+	if fin.Status == campaign.StatusActive {
+		w.writeBack(ctx)
+	}
 	if fin.EnrollmentStatus == campaign.EnrollmentPartialCapped {
 		return w.alert(ctx, "campaign.partial_enrollment", "warning", "Campaign enrollment capped",
 			fmt.Sprintf("max_leads stopped enrollment at %d; %d eligible leads were left out.", fin.Enrolled, fin.Remaining),
 			map[string]any{"enrolled": fin.Enrolled, "remaining": fin.Remaining})
 	}
 	return nil
+}
+
+// writeBack writes the enrolled leads' campaign and sequence status to
+// their Airtable records. A failure never undoes the enrollment: it is
+// recorded on the campaign and the pending records are retried by the
+// client's next write-back run.
+func (w *campaignWF) writeBack(ctx workflow.Context) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: 45 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+	})
+	for i := 0; i < 10000; i++ {
+		var res activities.WriteBackResult
+		err := workflow.ExecuteActivity(actx, sa.WriteBack, activities.WriteBackInput{ClientID: w.in.ClientID, Budget: 20 * time.Second}).Get(ctx, &res)
+		if err != nil {
+			w.p.WriteBackError = rootMessage(err)
+			_ = workflow.ExecuteLocalActivity(localCtx(ctx), sa.RecordWriteBackError, w.in.CampaignID, w.p.WriteBackError).Get(ctx, nil)
+			return
+		}
+		w.p.WrittenBack += res.Written
+		if res.Done {
+			return
+		}
+	}
 }
 
 func (w *campaignWF) alert(ctx workflow.Context, kind, severity, subject, msg string, details map[string]any) error {

@@ -31,7 +31,9 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env.RegisterWorkflow(workflows.Campaign)
 	env.RegisterActivity(&activities.Campaign{})
 	env.RegisterActivity(&activities.Alerts{})
+	env.RegisterActivity(&activities.Sync{})
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
+	env.OnActivity(sa.WriteBack, mock.Anything, mock.Anything).Return(activities.WriteBackResult{Done: true}, nil).Maybe()
 	return env
 }
 

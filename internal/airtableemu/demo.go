@@ -22,6 +22,9 @@ const (
 	FieldStatus     = "Status"     // new, contacted, engaged
 	FieldBooked     = "Booked"     // checkbox
 	FieldSMSStop    = "SMS Stop"   // checkbox
+	// Written back by Nurture when a lead is enrolled in a campaign.
+	FieldCampaign       = "Campaign"        // text
+	FieldSequenceStatus = "Sequence Status" // text
 )
 
 // IDs of the demo bases.
@@ -53,6 +56,8 @@ func LeadsSpec() TableSpec {
 		{Name: FieldStatus, Type: TypeSingleSelect, Options: append([]string(nil), DemoStatuses...)},
 		{Name: FieldBooked, Type: TypeCheckbox},
 		{Name: FieldSMSStop, Type: TypeCheckbox},
+		{Name: FieldCampaign, Type: TypeSingleLineText},
+		{Name: FieldSequenceStatus, Type: TypeSingleLineText},
 	}}
 }
 

@@ -27,16 +27,17 @@ type Campaign struct {
 	CreatedAt          time.Time       `json:"created_at"`
 	UpdatedAt          time.Time       `json:"updated_at"`
 	ActivatedAt        *time.Time      `json:"activated_at"`
+	WriteBackError     string          `json:"writeback_error"`
 }
 
 const campaignCols = `id, client_id, name, audience, messages, start_at, max_leads, status, enrollment_status,
-	enrolled_count, matched_count, activation_attempts, last_error, workflow_id, created_at, updated_at, activated_at`
+	enrolled_count, matched_count, activation_attempts, last_error, workflow_id, created_at, updated_at, activated_at, writeback_error`
 
 func scanCampaign(row interface{ Scan(...any) error }) (Campaign, error) {
 	var c Campaign
 	err := row.Scan(&c.ID, &c.ClientID, &c.Name, &c.Audience, &c.Messages, &c.StartAt, &c.MaxLeads, &c.Status,
 		&c.EnrollmentStatus, &c.EnrolledCount, &c.MatchedCount, &c.ActivationAttempts, &c.LastError, &c.WorkflowID,
-		&c.CreatedAt, &c.UpdatedAt, &c.ActivatedAt)
+		&c.CreatedAt, &c.UpdatedAt, &c.ActivatedAt, &c.WriteBackError)
 	return c, err
 }
 

@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// WriteBackItem is one enrollment to write to its Airtable record.
+type WriteBackItem struct {
+	CampaignID       uuid.UUID
+	LeadID           uuid.UUID
+	AirtableRecordID string
+	CampaignName     string
+	Status           string
+}
+
+// PendingWriteBacks returns up to n enrollments of the client not yet
+// written to Airtable (any campaign: a later run retries what an earlier
+// one could not write).
+func (s *Store) PendingWriteBacks(ctx context.Context, clientID uuid.UUID, n int) ([]WriteBackItem, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT e.campaign_id, e.lead_id, l.airtable_record_id, c.name, e.status
+		FROM campaign_enrollments e JOIN leads l ON l.id = e.lead_id JOIN campaigns c ON c.id = e.campaign_id
+		WHERE e.client_id = $1 AND e.writeback = 'pending' ORDER BY e.campaign_id, e.lead_id LIMIT $2`, clientID, n)
+	if err != nil {
+		return nil, fmt.Errorf("pending write-backs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (WriteBackItem, error) {
+		var it WriteBackItem
+		err := r.Scan(&it.CampaignID, &it.LeadID, &it.AirtableRecordID, &it.CampaignName, &it.Status)
+		return it, err
+	})
+}
+
+// MarkWrittenBack records the outcome ("written" or "skipped") of items.
+func (s *Store) MarkWrittenBack(ctx context.Context, items []WriteBackItem, outcome string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	camps := make([]uuid.UUID, len(items))
+	leads := make([]uuid.UUID, len(items))
+	for i, it := range items {
+		camps[i], leads[i] = it.CampaignID, it.LeadID
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE campaign_enrollments e SET writeback = $3
+		FROM unnest($1::uuid[], $2::uuid[]) AS k(campaign_id, lead_id)
+		WHERE e.campaign_id = k.campaign_id AND e.lead_id = k.lead_id`, camps, leads, outcome)
+	return err
+}
+
+// WriteBackCounts is a campaign's write-back progress.
+type WriteBackCounts struct {
+	Written int `json:"written_back"`
+	Pending int `json:"writeback_pending"`
+	Skipped int `json:"writeback_skipped"`
+}
+
+// CampaignWriteBack counts a campaign's write-back states.
+func (s *Store) CampaignWriteBack(ctx context.Context, campaignID uuid.UUID) (WriteBackCounts, error) {
+	var c WriteBackCounts
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE writeback = 'written'), count(*) FILTER (WHERE writeback = 'pending'),
+		count(*) FILTER (WHERE writeback = 'skipped') FROM campaign_enrollments WHERE campaign_id = $1`, campaignID).Scan(&c.Written, &c.Pending, &c.Skipped)
+	return c, err
+}
+
+// SetWriteBackError records the last write-back failure on the campaign.
+func (s *Store) SetWriteBackError(ctx context.Context, campaignID uuid.UUID, msg string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE campaigns SET writeback_error = $2 WHERE id = $1`, campaignID, msg)
+	return err
+}
