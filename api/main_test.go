@@ -25,6 +25,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/testenv"
 	"github.com/nurture-sms/nurture/workflows"
 )
@@ -73,6 +74,7 @@ func run(m *testing.M) int {
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
 		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}}, draft, syncer)
+	w.RegisterActivity(&syncstart.Trigger{Store: testStore, Temporal: testTemporal, TaskQueue: "test"})
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
 		return 1

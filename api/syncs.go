@@ -9,13 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -46,48 +42,20 @@ func (h *handlers) startSync(c *gin.Context) {
 // startSyncFor starts the client's sync; when one is already running it
 // answers 409 CONFLICT naming the running sync (details.sync_id).
 func (h *handlers) startSyncFor(ctx context.Context, clientID uuid.UUID, actor, reqID string) (store.SyncRun, int, error) {
-	cl, err := h.store.GetClient(ctx, clientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.SyncRun{}, 0, InvalidField("client_id", "client_id names no client")
+	run, err := syncstart.Start(ctx, h.store, h.temporal, h.taskQueue, clientID, actor, reqID)
+	var running *syncstart.RunningError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return run, 0, InvalidField("client_id", "client_id names no client")
+	case errors.Is(err, syncstart.ErrNoBase):
+		return run, 0, InvalidField("client_id", "the client has no Airtable base configured")
+	case errors.As(err, &running):
+		return run, 0, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "a sync is already running for this client",
+			Details: map[string]any{"sync_id": running.SyncID, "workflow_id": running.WorkflowID}}
+	case err != nil:
+		return run, 0, unavailable("could not start the sync", err)
 	}
-	if err != nil {
-		return store.SyncRun{}, 0, err
-	}
-	if cl.AirtableBaseID == "" {
-		return store.SyncRun{}, 0, InvalidField("client_id", "the client has no Airtable base configured")
-	}
-	syncID := uuid.New()
-	wfID := workflows.SyncWorkflowID(clientID.String())
-	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
-			return err
-		}
-		if err := store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
-			EntityID: syncID.String(), Details: map[string]any{"request_id": reqID}}); err != nil {
-			return err
-		}
-		_, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: wfID, TaskQueue: h.taskQueue,
-			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowExecutionErrorWhenAlreadyStarted: true,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
-		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable})
-		return err
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		var running uuid.UUID
-		_ = h.store.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, clientID).Scan(&running)
-		return store.SyncRun{}, 0, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "a sync is already running for this client",
-			Details: map[string]any{"sync_id": running, "workflow_id": wfID}}
-	}
-	if err != nil {
-		return store.SyncRun{}, 0, unavailable("could not start the sync", err)
-	}
-	run, err := h.store.GetSyncRun(ctx, nil, syncID)
-	return run, http.StatusAccepted, err
+	return run, http.StatusAccepted, nil
 }
 
 type syncView struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 )
 
 type syncJSON struct {
@@ -442,5 +443,37 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	}
 	if byName["first"] != enrolled1 || byName["first"]+byName["second"] != 200 {
 		t.Fatalf("written back: %v", byName)
+	}
+}
+
+// A Temporal Schedule per client starts its syncs (and skips a tick while
+// one runs).
+func TestSyncSchedule(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 120, 0)
+	ctx := context.Background()
+	if err := syncstart.Schedule(ctx, testTemporal, "test", st.ID.String(), 30*time.Second, false); err == nil {
+		t.Fatal("an interval under a minute was accepted")
+	}
+	if err := syncstart.Schedule(ctx, testTemporal, "test", st.ID.String(), time.Hour, true); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = syncstart.Unschedule(ctx, testTemporal, st.ID.String()) }()
+	var id uuid.UUID
+	deadline := time.Now().Add(time.Minute)
+	for id == uuid.Nil && time.Now().Before(deadline) {
+		_ = testDB.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&id)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if id == uuid.Nil {
+		t.Fatal("the schedule started no sync")
+	}
+	if got := h.waitSync(st.Admin, id, "completed", "failed"); got.Phase != "completed" || got.Created != 120 {
+		t.Fatalf("scheduled sync: %+v", got.SyncRun)
+	}
+	var audit string
+	_ = testDB.Pool.QueryRow(ctx, `SELECT actor FROM activity_log WHERE action = 'sync.start' AND entity_id = $1`, id.String()).Scan(&audit)
+	if audit != "schedule" {
+		t.Fatalf("audit actor %q", audit)
 	}
 }

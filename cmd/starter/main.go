@@ -33,7 +33,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(migrateCmd(), tokenCmd(), clientCmd(), searchAttributesCmd(), demoCmd())
+	root.AddCommand(migrateCmd(), tokenCmd(), clientCmd(), searchAttributesCmd(), demoCmd(), syncCmd())
 	return root
 }
 

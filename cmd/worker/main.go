@@ -23,6 +23,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
 )
@@ -90,6 +91,7 @@ func run() error {
 		&activities.Sync{Store: st, Log: log, APIKey: cfg.AirtableAPIKey, BaseURL: cfg.AirtableBaseURL,
 			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty},
 	)
+	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue})
 	// Model calls on their own queue: the server enforces the rate across all workers.
 	lw := worker.New(tc, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: cfg.LLMCallsPerSecond})
 	workflows.RegisterLLM(lw, draft)

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/nurture-sms/nurture/internal/config"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
+	"github.com/nurture-sms/nurture/internal/temporalx"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+func dialTemporal() (client.Client, config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, cfg, err
+	}
+	opts, err := temporalx.Options(zap.NewNop())
+	if err != nil {
+		return nil, cfg, err
+	}
+	tc, err := temporalx.Dial(opts)
+	return tc, cfg, err
+}
+
+func syncCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "sync", Short: "Airtable syncs: start and watch (progress bar), approve or reject staged deletions, schedule"}
+	var clientID, syncID string
+	var every time.Duration
+	var now, wait bool
+
+	start := &cobra.Command{
+		Use: "start", Short: "Start a client's sync and watch it",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			id, err := uuid.Parse(clientID)
+			if err != nil {
+				return fmt.Errorf("--client-id must be a UUID")
+			}
+			pool, err := openDB(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			tc, cfg, err := dialTemporal()
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			st := store.New(pool)
+			run, err := syncstart.Start(ctx, st, tc, cfg.TaskQueue, id, "cli", "")
+			var running *syncstart.RunningError
+			if errors.As(err, &running) {
+				fmt.Printf("a sync is already running: %s (watching it)\n", running.SyncID)
+				run.ID = running.SyncID
+			} else if err != nil {
+				return err
+			} else {
+				fmt.Printf("sync %s started (workflow %s)\n", run.ID, run.WorkflowID)
+			}
+			if !wait {
+				return nil
+			}
+			return watch(ctx, st, run.ID, false)
+		},
+	}
+	start.Flags().StringVar(&clientID, "client-id", "", "client UUID (required)")
+	start.Flags().BoolVar(&wait, "wait", true, "watch the sync with a progress bar until it needs a decision or ends")
+
+	decide := func(use, signal string) *cobra.Command {
+		c := &cobra.Command{
+			Use: use, Short: use + " the staged deletions of a sync",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctx := cmd.Context()
+				id, err := uuid.Parse(syncID)
+				if err != nil {
+					return fmt.Errorf("--sync-id must be a UUID")
+				}
+				pool, err := openDB(ctx, false)
+				if err != nil {
+					return err
+				}
+				defer pool.Close()
+				st := store.New(pool)
+				run, err := st.GetSyncRun(ctx, nil, id)
+				if err != nil {
+					return fmt.Errorf("sync %s: %w", id, err)
+				}
+				if run.Phase != store.SyncAwaitingDecision {
+					return fmt.Errorf("sync is %s; there is no decision to make", run.Phase)
+				}
+				tc, _, err := dialTemporal()
+				if err != nil {
+					return err
+				}
+				defer tc.Close()
+				if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: "cli"}); err != nil {
+					return err
+				}
+				if err := store.LogActivity(ctx, pool, store.Activity{ClientID: &run.ClientID, Actor: "cli", Action: "sync." + strings.ReplaceAll(signal, "-", "_"), Entity: "sync", EntityID: id.String()}); err != nil {
+					return err
+				}
+				fmt.Printf("%s sent to sync %s (%d staged)\n", signal, id, run.Staged)
+				return watch(ctx, st, id, true)
+			},
+		}
+		c.Flags().StringVar(&syncID, "sync-id", "", "sync UUID (required)")
+		return c
+	}
+
+	schedule := &cobra.Command{
+		Use: "schedule", Short: "Create or replace the client's Temporal Schedule (sync every --every)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := uuid.Parse(clientID); err != nil {
+				return fmt.Errorf("--client-id must be a UUID")
+			}
+			tc, cfg, err := dialTemporal()
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			if every == 0 {
+				if err := syncstart.Unschedule(cmd.Context(), tc, clientID); err != nil {
+					return err
+				}
+				fmt.Println("schedule removed")
+				return nil
+			}
+			if err := syncstart.Schedule(cmd.Context(), tc, cfg.TaskQueue, clientID, every, now); err != nil {
+				return err
+			}
+			fmt.Printf("schedule %s: every %s\n", workflows.SyncScheduleID(clientID), every)
+			return nil
+		},
+	}
+	schedule.Flags().StringVar(&clientID, "client-id", "", "client UUID (required)")
+	schedule.Flags().DurationVar(&every, "every", time.Hour, "interval (0 removes the schedule)")
+	schedule.Flags().BoolVar(&now, "now", false, "also trigger one sync right away")
+
+	cmd.AddCommand(start, decide("approve", workflows.SignalApproveDeletions), decide("reject", workflows.SignalRejectDeletions), schedule)
+	return cmd
+}
+
+// watch shows a progress bar over the sync's phases until it waits for a
+// decision or ends.
+func watch(ctx context.Context, st *store.Store, id uuid.UUID, decided bool) error {
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetDescription("listing"), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionShowCount(), progressbar.OptionSpinnerType(14), progressbar.OptionSetItsString("records"))
+	var deleting *progressbar.ProgressBar
+	for {
+		run, err := st.GetSyncRun(ctx, nil, id)
+		if err != nil {
+			return err
+		}
+		switch run.Phase {
+		case store.SyncListing:
+			var seen int
+			_ = st.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE last_seen_sync_id = $1`, id).Scan(&seen)
+			_ = bar.Set(seen)
+		case store.SyncAwaitingDecision:
+			if !decided {
+				_ = bar.Finish()
+				fmt.Fprintln(os.Stderr)
+				fmt.Printf("sync %s: %d leads staged for deletion (%d listed)\ndecide with: starter sync approve --sync-id %s   (or reject)\n",
+					id, run.Staged, run.Listed, id)
+				return nil
+			}
+		case store.SyncDeleting, store.SyncRestoring:
+			if deleting == nil {
+				_ = bar.Finish()
+				deleting = progressbar.NewOptions(run.Staged, progressbar.OptionSetDescription(run.Phase), progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionShowCount())
+			}
+			_ = deleting.Set(run.Deleted + run.Restored)
+		default:
+			_ = bar.Finish()
+			if deleting != nil {
+				_ = deleting.Finish()
+			}
+			fmt.Fprintln(os.Stderr)
+			fmt.Printf("sync %s: %s; listed %d (created %d, updated %d, unchanged %d, invalid %d); staged %d, deleted %d, restored %d %s\n",
+				id, run.Phase, run.Listed, run.Created, run.Updated, run.Unchanged, run.Invalid, run.Staged, run.Deleted, run.Restored, run.Error)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

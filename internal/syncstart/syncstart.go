@@ -1,0 +1,72 @@
+// Package syncstart starts a client's AirtableSyncWorkflow: the one place
+// shared by the API, the webhook and the scheduled trigger.
+package syncstart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// ErrNoBase: the client has no Airtable base configured.
+var ErrNoBase = errors.New("the client has no Airtable base configured")
+
+// RunningError says a sync is already running for the client.
+type RunningError struct {
+	SyncID     uuid.UUID
+	WorkflowID string
+}
+
+func (e *RunningError) Error() string { return "a sync is already running: " + e.SyncID.String() }
+
+// Start records a sync run and starts its workflow, in one transaction: the
+// row is committed only when the workflow started.
+func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (store.SyncRun, error) {
+	cl, err := st.GetClient(ctx, clientID)
+	if err != nil {
+		return store.SyncRun{}, err
+	}
+	if cl.AirtableBaseID == "" {
+		return store.SyncRun{}, ErrNoBase
+	}
+	syncID := uuid.New()
+	wfID := workflows.SyncWorkflowID(clientID.String())
+	err = st.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
+			return err
+		}
+		if err := store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"request_id": requestID}}); err != nil {
+			return err
+		}
+		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: wfID, TaskQueue: taskQueue,
+			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
+		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable})
+		return err
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		var running uuid.UUID
+		_ = st.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, clientID).Scan(&running)
+		return store.SyncRun{}, &RunningError{SyncID: running, WorkflowID: wfID}
+	}
+	if err != nil {
+		return store.SyncRun{}, fmt.Errorf("start sync: %w", err)
+	}
+	return st.GetSyncRun(ctx, nil, syncID)
+}
