@@ -81,6 +81,7 @@ TOKEN=$("$BIN/starter" token create --role super_admin --name make-run -q)
 for id in $("$BIN/starter" demo setup -q); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -X POST "$API_URL/v1/syncs" -d "{\"client_id\":\"$id\"}")
   echo ">> first sync of demo client $id: HTTP $code (409 = one is already running)"
+  "$BIN/starter" sync schedule --client-id "$id" --every "${SYNC_INTERVAL:-1h}" >/dev/null && echo ">> sync schedule for $id: every ${SYNC_INTERVAL:-1h}"
 done
 
 cat <<MSG

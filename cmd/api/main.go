@@ -21,6 +21,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/db"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/temporalx"
 )
 
@@ -36,6 +37,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	syncstart.Default = syncstart.Policy{DecisionWindow: cfg.SyncDecisionWindow, AlertShare: cfg.SyncDeletionAlertShare}
 	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ func dialTemporal() (client.Client, config.Config, error) {
 	if err != nil {
 		return nil, cfg, err
 	}
+	syncstart.Default = syncstart.Policy{DecisionWindow: cfg.SyncDecisionWindow, AlertShare: cfg.SyncDeletionAlertShare}
 	tc, err := temporalx.Dial(opts)
 	return tc, cfg, err
 }

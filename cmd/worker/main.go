@@ -40,6 +40,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	syncstart.Default = syncstart.Policy{DecisionWindow: cfg.SyncDecisionWindow, AlertShare: cfg.SyncDeletionAlertShare}
 	log, err := logging.New(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err

@@ -51,6 +51,10 @@ type Config struct {
 	AirtableBaseURL       string        `env:"AIRTABLE_BASE_URL" envDefault:"http://127.0.0.1:8181/v0"`
 	AirtableRatePerSecond float64       `env:"AIRTABLE_RATE_PER_SECOND" envDefault:"5"`
 	AirtablePenalty       time.Duration `env:"AIRTABLE_PENALTY" envDefault:"30s"`
+	// Staged deletions not decided within the window are restored.
+	SyncDecisionWindow time.Duration `env:"SYNC_DECISION_WINDOW" envDefault:"168h"`
+	// Staging more than this share of a client's leads raises an alert.
+	SyncDeletionAlertShare float64 `env:"SYNC_DELETION_ALERT_SHARE" envDefault:"0.05"`
 
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`

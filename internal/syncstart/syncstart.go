@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,15 @@ type RunningError struct {
 }
 
 func (e *RunningError) Error() string { return "a sync is already running: " + e.SyncID.String() }
+
+// Policy is the deployment's sync policy (zero values: the workflow's defaults).
+type Policy struct {
+	DecisionWindow time.Duration
+	AlertShare     float64
+}
+
+// Default is the policy Start uses; processes set it from their config at start-up.
+var Default Policy
 
 // Start records a sync run and starts its workflow, in one transaction: the
 // row is committed only when the workflow started.
@@ -56,7 +66,8 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
 				workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
-		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable})
+		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable,
+			DecisionWindow: Default.DecisionWindow, Threshold: Default.AlertShare})
 		return err
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
