@@ -1,12 +1,9 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
-	"github.com/nurture-sms/nurture/internal/testenv"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -24,24 +20,8 @@ import (
 // staged leads, and restarted: exactly those 20,000 are gone (each with
 // its audit row) and every other lead is still there.
 func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	dbase, err := testenv.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dbase.Close()
-	srv, err := testenv.StartTemporal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Stop() }()
-	bin := filepath.Join(t.TempDir(), "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build worker: %v", err)
-	}
+	s := newStack(t)
+	ctx, dbase, srv := s.ctx, s.db, s.srv
 
 	emu := airtableemu.New(airtableemu.Options{})
 	es := httptest.NewServer(emu.Handler())
@@ -65,14 +45,7 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 	}
 	const queue = "crash-sync"
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbase.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+queue,
-			"WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "AIRTABLE_BASE_URL="+es.URL+"/v0", "AIRTABLE_RATE_PER_SECOND=0")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
+		return s.worker(queue, "AIRTABLE_BASE_URL="+es.URL+"/v0", "AIRTABLE_RATE_PER_SECOND=0")
 	}
 	runSync := func() (uuid.UUID, client.WorkflowRun) {
 		id := uuid.New()

@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/campaign"
 	"github.com/nurture-sms/nurture/internal/store"
-	"github.com/nurture-sms/nurture/internal/testenv"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -25,25 +21,8 @@ import (
 // leads and restarted each time: the campaign still ends with exactly
 // 50,000 enrollments, each lead once.
 func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	dbase, err := testenv.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dbase.Close()
-	srv, err := testenv.StartTemporal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Stop() }()
-
-	bin := filepath.Join(t.TempDir(), "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build worker: %v", err)
-	}
+	s := newStack(t)
+	ctx, dbase, srv := s.ctx, s.db, s.srv
 
 	st := store.New(dbase.Pool)
 	cl, err := st.CreateClient(ctx, store.NewClient{Name: "crash", Timezone: "UTC", AirtableTable: "Leads"}, "test")
@@ -71,16 +50,7 @@ func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbase.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
-			"TEMPORAL_TASK_QUEUE="+queue, "WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return s.worker(queue) }
 	enrolled := func() int {
 		var c int
 		_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, id).Scan(&c)
