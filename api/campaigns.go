@@ -325,19 +325,37 @@ type campaignView struct {
 	Progress *workflows.CampaignProgress `json:"progress,omitempty"`
 }
 
-// loadCampaign resolves :id in the principal's scope (404 otherwise).
-func (h *handlers) loadCampaign(c *gin.Context) (store.Campaign, bool) {
+// loadScoped resolves the :id path parameter with get in the principal's
+// scope; a malformed id is 400, one outside the scope 404 (what).
+func loadScoped[T any](h *handlers, c *gin.Context, what string, get func(context.Context, *uuid.UUID, uuid.UUID) (T, error)) (T, bool) {
+	var zero T
 	id, err := ParseUUID("id", c.Param("id"))
 	if err != nil {
 		h.fail(c, err)
-		return store.Campaign{}, false
+		return zero, false
 	}
-	camp, err := h.store.GetCampaign(c.Request.Context(), scopeOf(principal(c)), id)
+	v, err := get(c.Request.Context(), scopeOf(principal(c)), id)
 	if err != nil {
-		h.fail(c, notFoundAs(err, "campaign"))
-		return camp, false
+		h.fail(c, notFoundAs(err, what))
+		return zero, false
 	}
-	return camp, true
+	return v, true
+}
+
+func (h *handlers) loadCampaign(c *gin.Context) (store.Campaign, bool) {
+	return loadScoped(h, c, "campaign", h.store.GetCampaign)
+}
+
+// queryLive asks a running workflow for its live state (bounded to 2 s);
+// false when it does not answer in time (the row is the truth then).
+func (h *handlers) queryLive(ctx context.Context, workflowID, query string, dst any) bool {
+	if h.temporal == nil {
+		return false
+	}
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := h.temporal.QueryWorkflow(qctx, workflowID, "", query)
+	return err == nil && v.Get(dst) == nil
 }
 
 func (h *handlers) getCampaign(c *gin.Context) {
@@ -352,16 +370,9 @@ func (h *handlers) getCampaign(c *gin.Context) {
 		return
 	}
 	view.WriteBackCounts = wb
-	// Live workflow state when the workflow answers quickly; the row is the truth otherwise.
-	if h.temporal != nil && !terminal(camp.Status) {
-		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-		defer cancel()
-		if v, err := h.temporal.QueryWorkflow(qctx, camp.WorkflowID, "", workflows.QueryProgress); err == nil {
-			var p workflows.CampaignProgress
-			if v.Get(&p) == nil {
-				view.Progress = &p
-			}
-		}
+	var p workflows.CampaignProgress
+	if !terminal(camp.Status) && h.queryLive(c.Request.Context(), camp.WorkflowID, workflows.QueryProgress, &p) {
+		view.Progress = &p
 	}
 	c.JSON(http.StatusOK, view)
 }
@@ -415,8 +426,7 @@ func (h *handlers) steer(c *gin.Context, action string, allowed []string, signal
 			Details: map[string]any{"status": camp.Status}})
 		return
 	}
-	ctx := c.Request.Context()
-	if err := h.temporal.SignalWorkflow(ctx, camp.WorkflowID, "", signal, arg); err != nil {
+	if err := h.temporal.SignalWorkflow(c.Request.Context(), camp.WorkflowID, "", signal, arg); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the campaign's workflow has ended"})
@@ -429,8 +439,8 @@ func (h *handlers) steer(c *gin.Context, action string, allowed []string, signal
 		details = map[string]any{}
 	}
 	details["request_id"] = requestID(c)
-	if err := store.LogActivity(ctx, h.store.Pool, store.Activity{ClientID: &camp.ClientID, Actor: principal(c).Actor(), Action: action,
-		Entity: "campaign", EntityID: camp.ID.String(), Details: details}); err != nil {
+	if err := store.LogActivity(c.Request.Context(), h.store.Pool, store.Activity{ClientID: &camp.ClientID, Actor: principal(c).Actor(),
+		Action: action, Entity: "campaign", EntityID: camp.ID.String(), Details: details}); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -64,17 +63,7 @@ type syncView struct {
 }
 
 func (h *handlers) loadSync(c *gin.Context) (store.SyncRun, bool) {
-	id, err := ParseUUID("id", c.Param("id"))
-	if err != nil {
-		h.fail(c, err)
-		return store.SyncRun{}, false
-	}
-	run, err := h.store.GetSyncRun(c.Request.Context(), scopeOf(principal(c)), id)
-	if err != nil {
-		h.fail(c, notFoundAs(err, "sync"))
-		return run, false
-	}
-	return run, true
+	return loadScoped(h, c, "sync", h.store.GetSyncRun)
 }
 
 func (h *handlers) getSync(c *gin.Context) {
@@ -83,15 +72,9 @@ func (h *handlers) getSync(c *gin.Context) {
 		return
 	}
 	view := syncView{SyncRun: run}
-	if run.FinishedAt == nil && h.temporal != nil {
-		qctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-		defer cancel()
-		if v, err := h.temporal.QueryWorkflow(qctx, run.WorkflowID, "", workflows.QuerySyncStatus); err == nil {
-			var st workflows.SyncStatus
-			if v.Get(&st) == nil && st.SyncID == run.ID.String() {
-				view.Status = &st
-			}
-		}
+	var st workflows.SyncStatus
+	if run.FinishedAt == nil && h.queryLive(c.Request.Context(), run.WorkflowID, workflows.QuerySyncStatus, &st) && st.SyncID == run.ID.String() {
+		view.Status = &st
 	}
 	c.JSON(http.StatusOK, view)
 }
@@ -141,33 +124,31 @@ func (h *handlers) stagedDeletions(c *gin.Context) {
 }
 
 func (h *handlers) approveDeletions(c *gin.Context) {
-	h.decide(c, workflows.SignalApproveDeletions, "sync.approve_deletions")
+	h.decide(c, workflows.SignalApproveDeletions)
 }
 func (h *handlers) rejectDeletions(c *gin.Context) {
-	h.decide(c, workflows.SignalRejectDeletions, "sync.reject_deletions")
+	h.decide(c, workflows.SignalRejectDeletions)
 }
 
 // decide signals the admin's decision to a sync awaiting it.
-func (h *handlers) decide(c *gin.Context, signal, action string) {
-	run, ok := h.loadSync(c)
-	if !ok {
-		return
-	}
-	if run.Phase != store.SyncAwaitingDecision {
-		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "sync is " + run.Phase + "; there is no decision to make",
-			Details: map[string]any{"phase": run.Phase}})
-		return
-	}
-	ctx := c.Request.Context()
-	actor := principal(c).Actor()
-	if err := h.temporal.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor}); err != nil {
-		h.fail(c, unavailable("could not signal the sync workflow", err))
-		return
-	}
-	if err := store.LogActivity(ctx, h.store.Pool, store.Activity{ClientID: &run.ClientID, Actor: actor, Action: action,
-		Entity: "sync", EntityID: run.ID.String(), Details: map[string]any{"staged": run.Staged, "request_id": requestID(c)}}); err != nil {
+func (h *handlers) decide(c *gin.Context, signal string) {
+	id, err := ParseUUID("id", c.Param("id"))
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "workflow_id": run.WorkflowID, "signal": signal})
+	run, err := syncstart.Decide(c.Request.Context(), h.store, h.temporal, scopeOf(principal(c)), id, signal, principal(c).Actor(), requestID(c))
+	var notAwaiting *syncstart.NotAwaitingError
+	switch {
+	case errors.As(err, &notAwaiting):
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error(), Details: map[string]any{"phase": notAwaiting.Phase}})
+	case errors.Is(err, store.ErrNotFound):
+		h.fail(c, errNotFound("sync"))
+	case errors.Is(err, syncstart.ErrSignal):
+		h.fail(c, unavailable("could not signal the sync workflow", err))
+	case err != nil:
+		h.fail(c, err)
+	default:
+		c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "workflow_id": run.WorkflowID, "signal": signal})
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,23 +93,14 @@ func syncCmd() *cobra.Command {
 				}
 				defer pool.Close()
 				st := store.New(pool)
-				run, err := st.GetSyncRun(ctx, nil, id)
-				if err != nil {
-					return fmt.Errorf("sync %s: %w", id, err)
-				}
-				if run.Phase != store.SyncAwaitingDecision {
-					return fmt.Errorf("sync is %s; there is no decision to make", run.Phase)
-				}
 				tc, _, err := dialTemporal()
 				if err != nil {
 					return err
 				}
 				defer tc.Close()
-				if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: "cli"}); err != nil {
-					return err
-				}
-				if err := store.LogActivity(ctx, pool, store.Activity{ClientID: &run.ClientID, Actor: "cli", Action: "sync." + strings.ReplaceAll(signal, "-", "_"), Entity: "sync", EntityID: id.String()}); err != nil {
-					return err
+				run, err := syncstart.Decide(ctx, st, tc, nil, id, signal, "cli", "")
+				if err != nil {
+					return fmt.Errorf("sync %s: %w", id, err)
 				}
 				fmt.Printf("%s sent to sync %s (%d staged)\n", signal, id, run.Staged)
 				return watch(ctx, st, id, true)

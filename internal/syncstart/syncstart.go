@@ -81,3 +81,33 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 	}
 	return st.GetSyncRun(ctx, nil, syncID)
 }
+
+// ErrSignal: Temporal did not take the decision signal.
+var ErrSignal = errors.New("could not signal the sync workflow")
+
+// NotAwaitingError says the sync has no pending decision.
+type NotAwaitingError struct{ Phase string }
+
+func (e *NotAwaitingError) Error() string {
+	return "sync is " + e.Phase + "; there is no decision to make"
+}
+
+// Decide sends the admin's decision (SignalApproveDeletions or
+// SignalRejectDeletions) to a sync awaiting one, in scope (nil: any
+// client), and writes the audit row. The API and the CLI both use it.
+func Decide(ctx context.Context, st *store.Store, tc client.Client, scope *uuid.UUID, syncID uuid.UUID, signal, actor, requestID string) (store.SyncRun, error) {
+	run, err := st.GetSyncRun(ctx, scope, syncID)
+	if err != nil {
+		return run, err
+	}
+	if run.Phase != store.SyncAwaitingDecision {
+		return run, &NotAwaitingError{Phase: run.Phase}
+	}
+	if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor}); err != nil {
+		return run, fmt.Errorf("%w: %w", ErrSignal, err)
+	}
+	action := map[string]string{workflows.SignalApproveDeletions: "sync.approve_deletions", workflows.SignalRejectDeletions: "sync.reject_deletions"}[signal]
+	err = store.LogActivity(ctx, st.Pool, store.Activity{ClientID: &run.ClientID, Actor: actor, Action: action, Entity: "sync",
+		EntityID: run.ID.String(), Details: map[string]any{"staged": run.Staged, "request_id": requestID}})
+	return run, err
+}
