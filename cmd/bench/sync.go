@@ -21,6 +21,8 @@ import (
 	"github.com/nurture-sms/nurture/workflows"
 )
 
+var syncLimited = true
+
 // syncBench: N records through the emulator into Postgres by a real worker
 // process (./bin/worker), once at Airtable's 5 req/s (floor N/500 s) and
 // once with the limit off; the worker's peak RSS is read from /proc.
@@ -37,7 +39,11 @@ func (e *env) syncBench(ctx context.Context, tc client.Client, hostPort string, 
 			airtableemu.FieldTimezone: "America/New_York",
 		}
 	}
-	for _, limited := range []bool{true, false} {
+	modes := []bool{true, false}
+	if !syncLimited {
+		modes = modes[1:]
+	}
+	for _, limited := range modes {
 		base := "appBenchSync000" + map[bool]string{true: "1", false: "2"}[limited] + "0"
 		if _, err := emu.CreateBase(base, "bench", airtableemu.TableSpec{Name: "Leads"}); err != nil {
 			return err
