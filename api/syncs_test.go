@@ -446,6 +446,55 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	}
 }
 
+// A write-back that failed is retried by the client's next sync (no new
+// campaign needed), which also clears the campaign's stale error.
+func TestSyncRetriesPendingWriteBacks(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 60, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	if err := testEmu.FailNextRequests(st.Base, 1000, 503); err != nil {
+		t.Fatal(err)
+	}
+	c, r := h.createCampaign(st.Admin, map[string]any{"name": "retry-by-sync", "target_tags": []string{"vip"}, "messages": step()})
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var got map[string]any
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		h.do("GET", "/v1/campaigns/"+c.ID.String(), st.Admin, nil).json(t, &got)
+		if e, _ := got["writeback_error"].(string); e != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got["status"] != "active" || got["writeback_pending"] != float64(60) {
+		t.Fatalf("failed write-back: %v", got)
+	}
+	if err := testEmu.ClearFaults(st.Base); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	run := h.waitSync(st.Admin, s2.ID, "completed", "failed")
+	if run.Phase != "completed" || run.WrittenBack != 60 || run.WriteBackError != "" || run.Unchanged != 60 {
+		t.Fatalf("second sync: %+v", run.SyncRun)
+	}
+	h.do("GET", "/v1/campaigns/"+c.ID.String(), st.Admin, nil).json(t, &got)
+	if got["writeback_pending"] != float64(0) || got["written_back"] != float64(60) || got["writeback_error"] != "" {
+		t.Fatalf("after the sync: %v", got)
+	}
+	recs, err := testEmu.Records(st.Base, "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if rec.Fields[airtableemu.FieldCampaign] != "retry-by-sync" {
+			t.Fatalf("record %s not written back: %v", rec.ID, rec.Fields[airtableemu.FieldCampaign])
+		}
+	}
+}
+
 // A Temporal Schedule per client starts its syncs (and skips a tick while
 // one runs).
 func TestSyncSchedule(t *testing.T) {

@@ -376,25 +376,35 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 // writeBack writes the enrolled leads' campaign and sequence status to
 // their Airtable records. A failure never undoes the enrollment: it is
 // recorded on the campaign and the pending records are retried by the
-// client's next write-back run.
+// client's next write-back run (the next campaign's or the next sync's).
 func (w *campaignWF) writeBack(ctx workflow.Context) {
+	n, err := writeBackPending(ctx, w.in.ClientID)
+	w.p.WrittenBack += n
+	if err != nil {
+		w.p.WriteBackError = rootMessage(err)
+		_ = workflow.ExecuteLocalActivity(localCtx(ctx), sa.RecordWriteBackError, w.in.CampaignID, w.p.WriteBackError).Get(ctx, nil)
+	}
+}
+
+// writeBackPending writes every pending enrollment of the client to
+// Airtable, one budgeted activity after another, and says how many it wrote.
+func writeBackPending(ctx workflow.Context, clientID string) (int, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: 45 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 	})
+	written := 0
 	for i := 0; i < 10000; i++ {
 		var res activities.WriteBackResult
-		err := workflow.ExecuteActivity(actx, sa.WriteBack, activities.WriteBackInput{ClientID: w.in.ClientID, Budget: 20 * time.Second}).Get(ctx, &res)
-		if err != nil {
-			w.p.WriteBackError = rootMessage(err)
-			_ = workflow.ExecuteLocalActivity(localCtx(ctx), sa.RecordWriteBackError, w.in.CampaignID, w.p.WriteBackError).Get(ctx, nil)
-			return
+		if err := workflow.ExecuteActivity(actx, sa.WriteBack, activities.WriteBackInput{ClientID: clientID, Budget: 20 * time.Second}).Get(ctx, &res); err != nil {
+			return written, err
 		}
-		w.p.WrittenBack += res.Written
+		written += res.Written
 		if res.Done {
-			return
+			break
 		}
 	}
+	return written, nil
 }
 
 func (w *campaignWF) alert(ctx workflow.Context, kind, severity, subject, msg string, details map[string]any) error {

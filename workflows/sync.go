@@ -24,9 +24,15 @@ const (
 // SyncWorkflowID is the one workflow ID per client: one running sync at a time.
 func SyncWorkflowID(clientID string) string { return "airtable-sync/" + clientID }
 
-// DecisionSignal carries who decided.
+// DecisionSignal carries who decided, and for which sync. A decision is
+// taken only while this run awaits one and only for its own sync: one
+// naming another sync (an admin who approved an earlier run, racing a
+// re-run under the same workflow ID) or arriving before the deletions were
+// staged is ignored, so no staged set is ever decided unseen. SyncID may be
+// left empty by an operator signalling from the Temporal UI.
 type DecisionSignal struct {
-	Actor string `json:"actor"`
+	Actor  string `json:"actor"`
+	SyncID string `json:"sync_id,omitempty"`
 }
 
 // SyncInput starts (or continues) an AirtableSyncWorkflow.
@@ -42,6 +48,8 @@ type SyncInput struct {
 	// activity before another worker resumes it (default 30 s).
 	DeleteHeartbeat time.Duration
 	State           *SyncStatus
+	// Rerun carries a queued webhook re-run across continue-as-new.
+	Rerun bool
 }
 
 // SyncStatus is what the status query answers.
@@ -59,7 +67,10 @@ type SyncStatus struct {
 	Restored  int              `json:"restored"`
 	Decision  string           `json:"decision"`
 	Alerted   bool             `json:"alerted"`
-	Error     string           `json:"error"`
+	// Pending campaign write-backs this run retried (see writeBackPending).
+	WrittenBack    int    `json:"written_back"`
+	WriteBackError string `json:"writeback_error,omitempty"`
+	Error          string `json:"error"`
 }
 
 // Defaults of the sync.
@@ -79,14 +90,21 @@ var sa *activities.Sync
 // restores them.
 func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	rerunCh := workflow.GetSignalChannel(ctx, SignalRerun)
-	rerun := false
+	rerun := in.Rerun
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for rerunCh.Receive(ctx, nil) {
 			rerun = true
 		}
 	})
-	st, err := airtableSync(ctx, in)
-	if err != nil || !rerun {
+	// drain takes re-run signals that arrived in this very workflow task.
+	drain := func() bool {
+		for rerunCh.ReceiveAsync(nil) {
+			rerun = true
+		}
+		return rerun
+	}
+	st, err := airtableSync(ctx, in, drain)
+	if err != nil || !drain() {
 		return st, err
 	}
 	// A webhook arrived while this run worked: run once more, as a new sync.
@@ -101,11 +119,11 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 		return nil, err
 	}
 	again := in
-	again.SyncID, again.State = next, nil
+	again.SyncID, again.State, again.Rerun = next, nil, false
 	return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, again)
 }
 
-func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
+func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (*SyncStatus, error) {
 	if in.DecisionWindow <= 0 {
 		in.DecisionWindow = DefaultDecisionWindow
 	}
@@ -130,12 +148,32 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	}
 	approveCh := workflow.GetSignalChannel(ctx, SignalApproveDeletions)
 	rejectCh := workflow.GetSignalChannel(ctx, SignalRejectDeletions)
+	var decider DecisionSignal
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var sig DecisionSignal
+			decision := ""
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); decision = "approved" })
+			sel.AddReceive(rejectCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); decision = "rejected" })
+			sel.Select(ctx)
+			switch {
+			case sig.SyncID != "" && sig.SyncID != in.SyncID:
+				workflow.GetLogger(ctx).Warn("decision for another sync ignored", "decision", decision, "for_sync", sig.SyncID, "sync", in.SyncID)
+			case st.Phase != store.SyncAwaitingDecision || st.Decision != "":
+				workflow.GetLogger(ctx).Warn("decision ignored: not awaiting one", "decision", decision, "phase", st.Phase, "decided", st.Decision)
+			default:
+				st.Decision, decider = decision, sig
+			}
+		}
+	})
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	record := func(finished bool) error {
-		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished}
+		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished,
+			WrittenBack: st.WrittenBack, WriteBackError: st.WriteBackError}
 		if st.Counts != (store.SyncCounts{}) {
 			c := st.Counts
 			u.Counts = &c
@@ -164,7 +202,7 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 		for chunks := 0; ; chunks++ {
 			if chunks >= 200 || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 				next := in
-				next.State = st
+				next.State, next.Rerun = st, rerunQueued()
 				return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, next)
 			}
 			var res activities.ListResult
@@ -204,6 +242,15 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 		if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
 			return nil, err
 		}
+		// Campaign write-backs an earlier run could not finish are retried
+		// here too, so an hourly schedule drains them without a new campaign.
+		// A failure is reported and never fails the sync.
+		n, err := writeBackPending(ctx, in.ClientID)
+		st.WrittenBack = n
+		if err != nil {
+			st.WriteBackError = rootMessage(err)
+			workflow.GetLogger(ctx).Warn("write-back of pending enrollments failed", "error", err)
+		}
 		if st.Staged == 0 {
 			st.Phase = store.SyncCompleted
 			return st, record(true)
@@ -235,25 +282,18 @@ func airtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	}
 
 	if st.Phase == store.SyncAwaitingDecision {
-		var sig DecisionSignal
-		decided := false
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, &sig)
-			st.Decision = "approved"
-			decided = true
-		})
-		sel.AddReceive(rejectCh, func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, &sig)
-			st.Decision = "rejected"
-			decided = true
-		})
-		tctx, cancel := workflow.WithCancel(ctx)
-		sel.AddFuture(workflow.NewTimer(tctx, in.DecisionWindow), func(workflow.Future) { st.Decision = "expired" })
-		sel.Select(ctx)
-		cancel()
-		_ = decided
-		if sig.Actor == "" {
+		decided, err := workflow.AwaitWithTimeout(ctx, in.DecisionWindow, func() bool { return st.Decision != "" })
+		if err != nil {
+			return nil, err
+		}
+		if !decided {
+			st.Decision = "expired"
+		}
+		sig := decider
+		switch {
+		case !decided:
+			sig.Actor = "system:decision-window"
+		case sig.Actor == "":
 			sig.Actor = "temporal-signal"
 		}
 		if st.Decision == "approved" {

@@ -23,31 +23,35 @@ const (
 
 // SyncRun is one AirtableSyncWorkflow run.
 type SyncRun struct {
-	ID         uuid.UUID  `json:"id"`
-	ClientID   uuid.UUID  `json:"client_id"`
-	WorkflowID string     `json:"workflow_id"`
-	Phase      string     `json:"phase"`
-	Pages      int        `json:"pages"`
-	Listed     int        `json:"listed"`
-	Created    int        `json:"created"`
-	Updated    int        `json:"updated"`
-	Unchanged  int        `json:"unchanged"`
-	Invalid    int        `json:"invalid"`
-	Staged     int        `json:"staged"`
-	Deleted    int        `json:"deleted"`
-	Restored   int        `json:"restored"`
-	Error      string     `json:"error"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+	ID         uuid.UUID `json:"id"`
+	ClientID   uuid.UUID `json:"client_id"`
+	WorkflowID string    `json:"workflow_id"`
+	Phase      string    `json:"phase"`
+	Pages      int       `json:"pages"`
+	Listed     int       `json:"listed"`
+	Created    int       `json:"created"`
+	Updated    int       `json:"updated"`
+	Unchanged  int       `json:"unchanged"`
+	Invalid    int       `json:"invalid"`
+	Staged     int       `json:"staged"`
+	Deleted    int       `json:"deleted"`
+	Restored   int       `json:"restored"`
+	// Pending campaign write-backs this run wrote to Airtable, and why the
+	// write-back stopped if it failed (the sync itself does not fail).
+	WrittenBack    int        `json:"written_back"`
+	WriteBackError string     `json:"writeback_error"`
+	Error          string     `json:"error"`
+	StartedAt      time.Time  `json:"started_at"`
+	FinishedAt     *time.Time `json:"finished_at"`
 }
 
 const syncCols = `id, client_id, workflow_id, phase, pages, listed, created_count, updated_count, unchanged_count, invalid_count,
-	staged_count, deleted_count, restored_count, error, started_at, finished_at`
+	staged_count, deleted_count, restored_count, written_back, writeback_error, error, started_at, finished_at`
 
 func scanSync(row interface{ Scan(...any) error }) (SyncRun, error) {
 	var r SyncRun
 	err := row.Scan(&r.ID, &r.ClientID, &r.WorkflowID, &r.Phase, &r.Pages, &r.Listed, &r.Created, &r.Updated, &r.Unchanged,
-		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.Error, &r.StartedAt, &r.FinishedAt)
+		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.WrittenBack, &r.WriteBackError, &r.Error, &r.StartedAt, &r.FinishedAt)
 	return r, err
 }
 
@@ -265,6 +269,9 @@ type SyncUpdate struct {
 	Counts   *SyncCounts
 	Error    string
 	Finished bool
+	// WrittenBack and WriteBackError: see SyncRun.
+	WrittenBack    int
+	WriteBackError string
 }
 
 // UpdateSyncRun writes phase, pages, counts and error.
@@ -278,8 +285,10 @@ func (s *Store) UpdateSyncRun(ctx context.Context, syncID uuid.UUID, u SyncUpdat
 		listed = CASE WHEN $5 THEN $6 ELSE listed END, created_count = CASE WHEN $5 THEN $7 ELSE created_count END,
 		updated_count = CASE WHEN $5 THEN $8 ELSE updated_count END, unchanged_count = CASE WHEN $5 THEN $9 ELSE unchanged_count END,
 		invalid_count = CASE WHEN $5 THEN $10 ELSE invalid_count END,
-		finished_at = CASE WHEN $11 THEN now() ELSE finished_at END WHERE id = $1`,
-		syncID, u.Phase, u.Pages, u.Error, hasCounts, c.Listed, c.Created, c.Updated, c.Unchanged, c.Invalid, u.Finished)
+		finished_at = CASE WHEN $11 THEN now() ELSE finished_at END,
+		written_back = GREATEST(written_back, $12), writeback_error = $13 WHERE id = $1`,
+		syncID, u.Phase, u.Pages, u.Error, hasCounts, c.Listed, c.Created, c.Updated, c.Unchanged, c.Invalid, u.Finished,
+		u.WrittenBack, u.WriteBackError)
 	return err
 }
 

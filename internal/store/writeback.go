@@ -44,9 +44,18 @@ func (s *Store) MarkWrittenBack(ctx context.Context, items []WriteBackItem, outc
 	for i, it := range items {
 		camps[i], leads[i] = it.CampaignID, it.LeadID
 	}
-	_, err := s.Pool.Exec(ctx, `UPDATE campaign_enrollments e SET writeback = $3
-		FROM unnest($1::uuid[], $2::uuid[]) AS k(campaign_id, lead_id)
-		WHERE e.campaign_id = k.campaign_id AND e.lead_id = k.lead_id`, camps, leads, outcome)
+	// A campaign whose last pending record is now written loses its stale
+	// write-back error in the same statement.
+	_, err := s.Pool.Exec(ctx, `WITH marked AS (
+			UPDATE campaign_enrollments e SET writeback = $3
+			FROM unnest($1::uuid[], $2::uuid[]) AS k(campaign_id, lead_id)
+			WHERE e.campaign_id = k.campaign_id AND e.lead_id = k.lead_id
+			RETURNING e.campaign_id, e.lead_id)
+		UPDATE campaigns c SET writeback_error = ''
+		WHERE c.id IN (SELECT DISTINCT campaign_id FROM marked) AND c.writeback_error <> ''
+		  AND NOT EXISTS (SELECT 1 FROM campaign_enrollments p WHERE p.client_id = c.client_id AND p.campaign_id = c.id AND p.writeback = 'pending'
+		                  AND NOT EXISTS (SELECT 1 FROM marked m WHERE m.campaign_id = p.campaign_id AND m.lead_id = p.lead_id))`,
+		camps, leads, outcome)
 	return err
 }
 

@@ -103,7 +103,7 @@ func Decide(ctx context.Context, st *store.Store, tc client.Client, scope *uuid.
 	if run.Phase != store.SyncAwaitingDecision {
 		return run, &NotAwaitingError{Phase: run.Phase}
 	}
-	if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor}); err != nil {
+	if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor, SyncID: run.ID.String()}); err != nil {
 		return run, fmt.Errorf("%w: %w", ErrSignal, err)
 	}
 	action := map[string]string{workflows.SignalApproveDeletions: "sync.approve_deletions", workflows.SignalRejectDeletions: "sync.reject_deletions"}[signal]
