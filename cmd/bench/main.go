@@ -32,9 +32,10 @@ func main() {
 	enrollN := flag.Int("enroll-leads", 100000, "eligible leads for the enroll figure (0 skips it and the schedule figure)")
 	pageN := flag.Int("page-leads", 1000000, "leads for the leads_page figure (0 skips it)")
 	syncN := flag.Int("sync-records", 50000, "Airtable records for the sync figures (0 skips them)")
+	flatN := flag.Int("sync-flat-records", 200000, "records for the extra limit-off sync line that shows flat worker memory (0 skips it)")
 	flag.BoolVar(&syncLimited, "sync-limited", true, "also run the sync at Airtable's 5 req/s (false: only with the limit off)")
 	flag.Parse()
-	if err := run(*enrollN, *pageN, *syncN); err != nil {
+	if err := run(*enrollN, *pageN, *syncN, *flatN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -47,7 +48,7 @@ type env struct {
 	token string
 }
 
-func run(enrollN, pageN, syncN int) error {
+func run(enrollN, pageN, syncN, flatN int) error {
 	ctx := context.Background()
 	db, err := testenv.NewDatabase(ctx)
 	if err != nil {
@@ -83,7 +84,7 @@ func run(enrollN, pageN, syncN int) error {
 		}
 	}
 	if syncN > 0 {
-		if err := e.syncBench(ctx, srv.Client(), srv.FrontendHostPort(), syncN); err != nil {
+		if err := e.syncBench(ctx, srv.Client(), srv.FrontendHostPort(), syncN, flatN); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
