@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -285,38 +288,61 @@ var campaignStatuses = map[string]bool{campaign.StatusScheduled: true, campaign.
 	campaign.StatusEnrolling: true, campaign.StatusActive: true, campaign.StatusNoEligibleLeads: true, campaign.StatusCancelled: true, campaign.StatusOrphaned: true}
 
 func (h *handlers) listCampaigns(c *gin.Context) {
-	q := c.Request.URL.Query()
-	for k := range q {
-		if k != "status" && k != "limit" && k != "client_id" {
-			h.fail(c, unknownParam(k))
-			return
-		}
-	}
-	scope, err := resolveClientScope(principal(c), q.Get("client_id"), q.Has("client_id"))
+	lq, err := parseListQuery(c, "status", campaignStatuses)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	status := q.Get("status")
-	if status != "" && !campaignStatuses[status] {
-		h.fail(c, InvalidField("status", "status is not a campaign status"))
-		return
-	}
-	limit := 100
-	if q.Has("limit") {
-		n, err := strconv.Atoi(q.Get("limit"))
-		if err != nil || n < 1 || n > 500 {
-			h.fail(c, InvalidField("limit", "limit must be an integer from 1 to 500"))
-			return
-		}
-		limit = n
-	}
-	list, err := h.store.ListCampaigns(c.Request.Context(), scope, status, limit)
+	list, err := h.store.ListCampaigns(c.Request.Context(), lq.Scope, lq.State, lq.Limit)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"data": list})
+}
+
+// listQuery is what a newest-first list endpoint accepts: the client scope,
+// one state filter and a limit (1..500, default 100).
+type listQuery struct {
+	Scope *uuid.UUID
+	State string
+	Limit int
+}
+
+// parseListQuery reads client_id, limit and the state filter named stateKey
+// (one of states), refusing any other parameter.
+func parseListQuery(c *gin.Context, stateKey string, states map[string]bool) (listQuery, error) {
+	q := c.Request.URL.Query()
+	for k := range q {
+		if k != stateKey && k != "limit" && k != "client_id" {
+			return listQuery{}, unknownParam(k)
+		}
+	}
+	scope, err := resolveClientScope(principal(c), q.Get("client_id"), q.Has("client_id"))
+	if err != nil {
+		return listQuery{}, err
+	}
+	lq := listQuery{Scope: scope, State: q.Get(stateKey), Limit: 100}
+	if lq.State != "" && !states[lq.State] {
+		return listQuery{}, InvalidField(stateKey, fmt.Sprintf("%s is not one of %s", stateKey, strings.Join(sortedKeys(states), ", ")))
+	}
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > 500 {
+			return listQuery{}, InvalidField("limit", "limit must be an integer from 1 to 500")
+		}
+		lq.Limit = n
+	}
+	return lq, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 type campaignView struct {

@@ -92,6 +92,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/cancel", requireWrite(), h.cancelCampaign)
 	v1.POST("/campaigns/:id/retry-activation", requireWrite(), h.retryActivation)
 	v1.POST("/messages/generate", requireWrite(), h.generateMessage)
+	v1.GET("/syncs", h.listSyncs)
 	v1.POST("/syncs", requireWrite(), h.startSync)
 	v1.GET("/syncs/:id", h.getSync)
 	v1.GET("/syncs/:id/staged-deletions", h.stagedDeletions)

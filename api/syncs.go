@@ -57,6 +57,25 @@ func (h *handlers) startSyncFor(ctx context.Context, clientID uuid.UUID, actor, 
 	return run, http.StatusAccepted, nil
 }
 
+var syncPhases = map[string]bool{store.SyncListing: true, store.SyncAwaitingDecision: true, store.SyncDeleting: true,
+	store.SyncRestoring: true, store.SyncCompleted: true, store.SyncFailed: true}
+
+// listSyncs lists sync runs, newest first (a client's syncs, or with
+// phase=awaiting_decision the ones waiting for an admin).
+func (h *handlers) listSyncs(c *gin.Context) {
+	lq, err := parseListQuery(c, "phase", syncPhases)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	list, err := h.store.ListSyncRuns(c.Request.Context(), lq.Scope, lq.State, lq.Limit)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": list})
+}
+
 type syncView struct {
 	store.SyncRun
 	Status *workflows.SyncStatus `json:"status,omitempty"`

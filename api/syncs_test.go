@@ -526,3 +526,51 @@ func TestSyncSchedule(t *testing.T) {
 		t.Fatalf("audit actor %q", audit)
 	}
 }
+
+// GET /v1/syncs lists a client's runs newest first; the list endpoints
+// refuse bad filters with a 400 naming the field, and keep tenants apart.
+func TestListSyncsAndFilters(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 30, 0)
+	other := newTenant(t, "sync-list-other")
+	first := h.startSync(st.Admin)
+	h.waitSync(st.Admin, first.ID, "completed")
+	second := h.startSync(st.Admin)
+	h.waitSync(st.Admin, second.ID, "completed")
+	var list struct {
+		Data []store.SyncRun `json:"data"`
+	}
+	if r := h.do("GET", "/v1/syncs", st.Viewer, nil); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	} else {
+		r.json(t, &list)
+	}
+	if len(list.Data) != 2 || list.Data[0].ID != second.ID || list.Data[1].ID != first.ID || list.Data[0].Unchanged != 30 {
+		t.Fatalf("list: %+v", list.Data)
+	}
+	h.do("GET", "/v1/syncs?phase=awaiting_decision", st.Viewer, nil).json(t, &list)
+	if len(list.Data) != 0 {
+		t.Fatalf("phase filter: %+v", list.Data)
+	}
+	h.do("GET", "/v1/syncs", other.Admin, nil).json(t, &list)
+	if len(list.Data) != 0 {
+		t.Fatalf("another tenant sees %d syncs", len(list.Data))
+	}
+	if r := h.do("GET", "/v1/syncs?client_id="+st.ID.String(), other.Admin, nil); r.Status != 403 {
+		t.Fatalf("foreign client_id: %d %s", r.Status, r.Body)
+	}
+	for _, c := range []struct{ path, field string }{
+		{"/v1/syncs?phase=done", "phase"},
+		{"/v1/syncs?limit=0", "limit"},
+		{"/v1/syncs?limit=x", "limit"},
+		{"/v1/syncs?sort=asc", "sort"},
+		{"/v1/syncs?client_id=nope", "client_id"},
+		{"/v1/campaigns?status=done", "status"},
+		{"/v1/campaigns?limit=501", "limit"},
+	} {
+		r := h.do("GET", c.path, st.Admin, nil)
+		if r.Status != 400 || r.errorOf(t).Error.Details["field"] != c.field {
+			t.Errorf("%s: %d %s", c.path, r.Status, r.Body)
+		}
+	}
+}

@@ -70,6 +70,18 @@ func (s *Store) GetSyncRun(ctx context.Context, scope *uuid.UUID, id uuid.UUID) 
 	return r, notFound(err)
 }
 
+// ListSyncRuns lists runs in scope (nil: every client), newest first,
+// optionally in one phase.
+func (s *Store) ListSyncRuns(ctx context.Context, scope *uuid.UUID, phase string, limit int) ([]SyncRun, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+syncCols+` FROM sync_runs
+		WHERE ($1::uuid IS NULL OR client_id = $1) AND ($2 = '' OR phase = $2)
+		ORDER BY started_at DESC, id DESC LIMIT $3`, scope, phase, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list syncs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncRun, error) { return scanSync(r) })
+}
+
 // LeadRecord is one Airtable record mapped to lead fields.
 type LeadRecord struct {
 	RecordID        string    `json:"record_id"`
