@@ -176,7 +176,7 @@ func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) 
 				switch {
 				case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
 					f.waited++
-					if err := a.sleep(fctx, a.penalty(), heartbeat); err != nil {
+					if err := a.penalize(fctx, in.BaseID, heartbeat); err != nil {
 						f.err = err
 					}
 				case errors.As(err, &he) && he.StatusCode == 422 && strings.Contains(err.Error(), "LIST_RECORDS_ITERATOR_NOT_AVAILABLE"):
@@ -313,6 +313,17 @@ func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) 
 		return ListResult{}, err
 	}
 	return result(), nil
+}
+
+// penalize waits out a 429's penalty, and first makes every worker's next
+// request for the base wait as long (Airtable's penalty is per base).
+func (a *Sync) penalize(ctx context.Context, base string, beat func()) error {
+	if a.RatePerSecond > 0 {
+		if err := a.Store.PenalizeAirtableBase(ctx, base, a.penalty()); err != nil {
+			return err
+		}
+	}
+	return a.sleep(ctx, a.penalty(), beat)
 }
 
 func (a *Sync) penalty() time.Duration {
@@ -462,28 +473,28 @@ func (a *Sync) VerifyMissing(ctx context.Context, in VerifyInput) (VerifyResult,
 	}
 	res := VerifyResult{Missing: total, Complete: true}
 	table := a.client().GetTable(in.BaseID, in.Table)
-	for _, id := range ids {
+	for i := 0; i < len(ids); i++ {
+		id := ids[i]
 		if err := a.pace(ctx, in.BaseID); err != nil {
 			return res, err
 		}
 		_, err := table.GetRecordContext(ctx, id)
-		res.Checked++
-		activity.RecordHeartbeat(ctx, res.Checked)
 		var he *airtable.HTTPClientError
 		switch {
 		case err == nil:
+			res.Checked++
 			res.Complete = false
 			res.Reason = fmt.Sprintf("listing incomplete: record %s is missing from the listing but still exists in Airtable", id)
 			return res, nil
 		case errors.As(err, &he) && he.StatusCode == http.StatusNotFound:
-			continue
+			res.Checked++
+			activity.RecordHeartbeat(ctx, res.Checked)
 		case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
 			checked := res.Checked
-			if err := a.sleep(ctx, a.penalty(), func() { activity.RecordHeartbeat(ctx, checked) }); err != nil {
+			if err := a.penalize(ctx, in.BaseID, func() { activity.RecordHeartbeat(ctx, checked) }); err != nil {
 				return res, err
 			}
-			res.Checked--
-			ids = append(ids, id) // try it again
+			i-- // the same record again: a 429 proves nothing about it
 		default:
 			return res, fmt.Errorf("verify record %s: %w", id, err)
 		}
@@ -614,14 +625,13 @@ func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResul
 			return res, nil
 		}
 		err = a.patch(ctx, cl.AirtableBaseID, table, items)
-		var he *airtable.HTTPClientError
 		switch {
 		case err == nil:
 			if err := a.Store.MarkWrittenBack(ctx, items, "written"); err != nil {
 				return res, err
 			}
 			res.Written += len(items)
-		case errors.As(err, &he) && (he.StatusCode == http.StatusNotFound || he.StatusCode == 422):
+		case recordGone(err):
 			// One of the records is gone: write them one by one.
 			for _, it := range items {
 				err := a.patch(ctx, cl.AirtableBaseID, table, []store.WriteBackItem{it})
@@ -631,7 +641,7 @@ func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResul
 						return res, err
 					}
 					res.Written++
-				case errors.As(err, &he) && (he.StatusCode == http.StatusNotFound || he.StatusCode == 422):
+				case recordGone(err):
 					if err := a.Store.MarkWrittenBack(ctx, []store.WriteBackItem{it}, "skipped"); err != nil {
 						return res, err
 					}
@@ -646,6 +656,19 @@ func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResul
 		activity.RecordHeartbeat(ctx, res)
 	}
 	return res, nil
+}
+
+// recordGone says Airtable refused a write because a record does not exist
+// (ROW_DOES_NOT_EXIST, MODEL_ID_NOT_FOUND). Any other refusal (an unknown
+// field, a missing table, a bad option) is a configuration error: the
+// records stay pending and the error is reported, never skipped for good.
+func recordGone(err error) bool {
+	var he *airtable.HTTPClientError
+	if !errors.As(err, &he) || (he.StatusCode != http.StatusNotFound && he.StatusCode != 422) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "ROW_DOES_NOT_EXIST") || strings.Contains(msg, "MODEL_ID_NOT_FOUND")
 }
 
 // patch sends one PATCH of up to 10 records, waiting out 429s.
@@ -663,7 +686,7 @@ func (a *Sync) patch(ctx context.Context, base string, table *airtable.Table, it
 		_, err := table.UpdateRecordsPartialContext(ctx, recs)
 		var he *airtable.HTTPClientError
 		if errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
-			if err := a.sleep(ctx, a.penalty(), func() { activity.RecordHeartbeat(ctx) }); err != nil {
+			if err := a.penalize(ctx, base, func() { activity.RecordHeartbeat(ctx) }); err != nil {
 				return err
 			}
 			continue

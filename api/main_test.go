@@ -36,6 +36,7 @@ var (
 	testDB       *testenv.Database
 	testTemporal client.Client
 	testStore    *store.Store
+	testEmuURL   string
 )
 
 func TestMain(m *testing.M) {
@@ -70,6 +71,7 @@ func run(m *testing.M) int {
 	draft := &activities.Draft{Provider: provider, Store: testStore}
 	emuSrv := httptest.NewServer(testEmu.Handler())
 	defer emuSrv.Close()
+	testEmuURL = emuSrv.URL
 	syncer := &activities.Sync{Store: testStore, Log: zap.NewNop(), APIKey: "test", BaseURL: emuSrv.URL + "/v0", Penalty: 400 * time.Millisecond}
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},

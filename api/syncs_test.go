@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/mehanizm/airtable"
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
+	"github.com/nurture-sms/nurture/workflows"
 )
 
 type syncJSON struct {
@@ -37,9 +39,15 @@ var baseSeq int
 
 func newSyncTenant(t *testing.T, n, invalid int) syncTenant {
 	t.Helper()
+	return newSyncTenantWith(t, airtableemu.TableSpec{Name: "Leads"}, n, invalid)
+}
+
+// newSyncTenantWith is newSyncTenant with the Leads table's schema.
+func newSyncTenantWith(t *testing.T, spec airtableemu.TableSpec, n, invalid int) syncTenant {
+	t.Helper()
 	baseSeq++
 	base := fmt.Sprintf("appTest%010d", baseSeq*7919+int(time.Now().UnixNano()%1000))
-	if _, err := testEmu.CreateBase(base, "test", airtableemu.TableSpec{Name: "Leads"}); err != nil {
+	if _, err := testEmu.CreateBase(base, "test", spec); err != nil {
 		t.Fatal(err)
 	}
 	var fields []map[string]any
@@ -572,5 +580,154 @@ func TestListSyncsAndFilters(t *testing.T) {
 		if r.Status != 400 || r.errorOf(t).Error.Details["field"] != c.field {
 			t.Errorf("%s: %d %s", c.path, r.Status, r.Body)
 		}
+	}
+}
+
+// emuTable is the real Airtable client on a test base in the emulator.
+func emuTable(t *testing.T, base string) *airtable.Table {
+	t.Helper()
+	c := airtable.NewClient("test")
+	if err := c.SetBaseURL(testEmuURL + "/v0"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetRateLimit(1000)
+	return c.GetTable(base, "Leads")
+}
+
+// A record that is still in Airtable but can no longer be imported is not
+// "missing": its lead is neither staged nor deleted, and the listing is not
+// taken for a truncated one.
+func TestSyncInvalidRecordIsNotMissing(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 50, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	if _, err := emuTable(t, st.Base).UpdateRecordsPartial(&airtable.Records{Records: []*airtable.Record{
+		{ID: st.IDs[0], Fields: map[string]any{airtableemu.FieldPhone: "555-0000"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	got := h.waitSync(st.Admin, s2.ID, "completed", "failed", "awaiting_decision")
+	if got.Phase != "completed" || got.Staged != 0 || got.Invalid != 1 || got.Unchanged != 49 {
+		t.Fatalf("one record turned invalid: %+v", got.SyncRun)
+	}
+	if _, err := testEmu.DeleteRecords(st.Base, "Leads", st.IDs[1:6]...); err != nil {
+		t.Fatal(err)
+	}
+	s3 := h.startSync(st.Admin)
+	got = h.waitSync(st.Admin, s3.ID, "completed", "failed", "awaiting_decision")
+	if got.Phase != "awaiting_decision" || got.Staged != 5 || got.Invalid != 1 {
+		t.Fatalf("5 removed, 1 invalid: %+v", got.SyncRun)
+	}
+	var deleted *time.Time
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT deleted_at FROM leads WHERE client_id = $1 AND airtable_record_id = $2`,
+		st.ID, st.IDs[0]).Scan(&deleted); err != nil || deleted != nil {
+		t.Fatalf("the invalid record's lead: deleted_at %v, %v", deleted, err)
+	}
+	h.do("POST", "/v1/syncs/"+s3.ID.String()+"/reject-deletions", st.Admin, nil)
+	h.waitSync(st.Admin, s3.ID, "completed")
+}
+
+// A sync whose workflow ended without a decision (terminated) leaves its
+// leads staged: deciding on it is refused with a clear 409, and the next
+// sync takes them over, asks again and closes the old run. Staging twice
+// stages nothing more; deleting keeps campaign counters equal to rows.
+func TestSyncTakesOverOrphanedStagedLeads(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	st := newSyncTenant(t, 40, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	c, r := h.createCampaign(st.Admin, map[string]any{"name": "orphans", "target_tags": []string{"vip"}, "messages": step()})
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	h.waitCampaign(st.Admin, c.ID, "active")
+	if _, err := testEmu.DeleteRecords(st.Base, "Leads", st.IDs[:10]...); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	if got := h.waitSync(st.Admin, s2.ID, "awaiting_decision", "completed", "failed"); got.Staged != 10 {
+		t.Fatalf("staged: %+v", got.SyncRun)
+	}
+	if n, err := testStore.StageMissing(ctx, s2.ID, st.ID); err != nil || n != 10 {
+		t.Fatalf("staging again: %d, %v", n, err)
+	}
+	var audits int
+	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'sync.stage_deletions' AND entity_id = $1`, s2.ID.String()).Scan(&audits)
+	if audits != 1 {
+		t.Fatalf("%d staging audit rows", audits)
+	}
+	if err := testTemporal.TerminateWorkflow(ctx, workflows.SyncWorkflowID(st.ID.String()), "", "test: operator terminated it"); err != nil {
+		t.Fatal(err)
+	}
+	r = h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil)
+	if r.Status != 409 || !strings.Contains(r.errorOf(t).Error.Message, "takes over") {
+		t.Fatalf("approving an ended sync: %d %s", r.Status, r.Body)
+	}
+	s3 := h.startSync(st.Admin)
+	if got := h.waitSync(st.Admin, s3.ID, "awaiting_decision", "completed", "failed"); got.Staged != 10 {
+		t.Fatalf("take-over: %+v", got.SyncRun)
+	}
+	var old syncJSON
+	h.do("GET", "/v1/syncs/"+s2.ID.String(), st.Admin, nil).json(t, &old)
+	if old.Phase != "failed" || old.FinishedAt == nil {
+		t.Fatalf("old run: %+v", old.SyncRun)
+	}
+	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	if got := h.waitSync(st.Admin, s3.ID, "completed"); got.Deleted != 10 {
+		t.Fatalf("deleted: %+v", got.SyncRun)
+	}
+	if n := liveLeads(t, st.ID); n != 30 {
+		t.Fatalf("%d live leads", n)
+	}
+	var counter int
+	_ = testDB.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, c.ID).Scan(&counter)
+	if rows := enrollmentsOf(t, c.ID); counter != 30 || rows != 30 {
+		t.Fatalf("campaign counter %d, rows %d", counter, rows)
+	}
+}
+
+// A write-back Airtable refuses for a reason other than a missing record
+// (here the table has no Campaign field) keeps the records pending with
+// the error shown; nothing is skipped for good.
+func TestWriteBackConfigErrorKeepsRecordsPending(t *testing.T) {
+	h := newHarness(t)
+	spec := airtableemu.LeadsSpec()
+	spec.Name = "Leads"
+	var fields []airtableemu.FieldSpec
+	for _, f := range spec.Fields {
+		switch f.Name {
+		case airtableemu.FieldCampaign:
+			continue
+		case airtableemu.FieldTags:
+			f.Options = []string{"webinar", "VIP"}
+		}
+		fields = append(fields, f)
+	}
+	spec.Fields = fields
+	st := newSyncTenantWith(t, spec, 20, 0)
+	s := h.startSync(st.Admin)
+	if got := h.waitSync(st.Admin, s.ID, "completed", "failed"); got.Phase != "completed" || got.Created != 20 {
+		t.Fatalf("sync: %+v", got.SyncRun)
+	}
+	c, r := h.createCampaign(st.Admin, map[string]any{"name": "no-field", "target_tags": []string{"vip"}, "messages": step()})
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var got map[string]any
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		h.do("GET", "/v1/campaigns/"+c.ID.String(), st.Admin, nil).json(t, &got)
+		if e, _ := got["writeback_error"].(string); e != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if e, _ := got["writeback_error"].(string); !strings.Contains(e, "UNKNOWN_FIELD_NAME") ||
+		got["writeback_pending"] != float64(20) || got["writeback_skipped"] != float64(0) {
+		t.Fatalf("config error: %v", got)
 	}
 }

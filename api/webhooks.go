@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/workflows"
@@ -59,12 +60,23 @@ func (h *handlers) airtableWebhook(c *gin.Context) {
 		h.fail(c, unauth)
 		return
 	}
-	run, _, err := h.startSyncFor(c.Request.Context(), id, "webhook:airtable", requestID(c))
-	var apiErr *Error
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict {
+	// Start a sync, or queue a re-run on the running one; if that one ends
+	// between the two (the signal finds no workflow), start again.
+	var run store.SyncRun
+	for attempt := 0; ; attempt++ {
+		run, _, err = h.startSyncFor(c.Request.Context(), id, "webhook:airtable", requestID(c))
+		var apiErr *Error
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
+			break
+		}
 		wfID := workflows.SyncWorkflowID(id.String())
-		if err := h.temporal.SignalWorkflow(c.Request.Context(), wfID, "", workflows.SignalRerun, nil); err != nil {
-			h.fail(c, unavailable("could not queue a re-run", err))
+		serr := h.temporal.SignalWorkflow(c.Request.Context(), wfID, "", workflows.SignalRerun, nil)
+		var gone *serviceerror.NotFound
+		if errors.As(serr, &gone) && attempt < 3 {
+			continue
+		}
+		if serr != nil {
+			h.fail(c, unavailable("could not queue a re-run", serr))
 			return
 		}
 		c.JSON(http.StatusAccepted, gin.H{"sync_id": apiErr.Details["sync_id"], "rerun_queued": true})

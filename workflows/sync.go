@@ -75,6 +75,8 @@ type SyncStatus struct {
 
 // Defaults of the sync.
 const (
+	// MaxListingRestarts: expired iterators tolerated in one sync.
+	MaxListingRestarts = 5
 	DefaultDecisionWindow = 7 * 24 * time.Hour
 	DefaultThreshold      = 0.05
 )
@@ -216,6 +218,11 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			st.Offset, st.Pages, st.Records = res.Offset, st.Pages+res.Pages, st.Records+res.Records
 			st.Restarted += res.Restarted
 			st.Waited429 += res.Waited429
+			if st.Restarted > MaxListingRestarts {
+				// A listing that outlives Airtable's iterator every time would
+				// hold the client's sync forever.
+				return fail(fmt.Sprintf("listing did not complete: Airtable's iterator expired %d times before the listing ended", st.Restarted))
+			}
 			if res.Done {
 				break
 			}

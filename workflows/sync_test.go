@@ -162,3 +162,22 @@ func TestSyncQueuedRerunStartsANewSync(t *testing.T) {
 	require.NotEqual(t, "s1", next.SyncID)
 	env.AssertExpectations(t)
 }
+
+// A listing whose iterator keeps expiring fails the sync instead of holding
+// the client's sync forever; nothing is staged.
+func TestSyncGivesUpOnEndlessIteratorRestarts(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.AirtableSync)
+	env.RegisterActivity(&activities.Sync{})
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
+	env.OnActivity(sa.UpdateRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Offset: "itr/x", Pages: 1, Records: 100, Restarted: 2}, nil)
+	env.ExecuteWorkflow(workflows.AirtableSync, syncInput())
+	require.NoError(t, env.GetWorkflowError())
+	var st workflows.SyncStatus
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, store.SyncFailed, st.Phase)
+	require.Contains(t, st.Error, "iterator expired 6 times")
+	env.AssertNotCalled(t, "StageMissing", mock.Anything, mock.Anything)
+}

@@ -119,6 +119,11 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after, up
 		if err != nil {
 			return notFound(err)
 		}
+		// Shared with the other batches, exclusive with StageMissing: a lead
+		// being staged is never claimed by a snapshot taken just before.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+stagingLockKey+`)`, clientID); err != nil {
+			return err
+		}
 		if maxLeads != nil {
 			// Re-read under the row lock: the cap needs the exact count.
 			if err := tx.QueryRow(ctx, `SELECT status, enrolled_count FROM campaigns WHERE id = $1 FOR UPDATE`, campaignID).Scan(&status, &enrolled); err != nil {

@@ -64,6 +64,25 @@ func (s *Store) CreateSyncRun(ctx context.Context, id, clientID uuid.UUID, workf
 	return err
 }
 
+// DiscardSyncRun removes a run row (and its start audit row) whose workflow
+// never started.
+func (s *Store) DiscardSyncRun(ctx context.Context, id uuid.UUID) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM activity_log WHERE entity = 'sync' AND entity_id = $1 AND action = 'sync.start'`, id.String()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM sync_runs WHERE id = $1`, id)
+		return err
+	})
+}
+
+// RunningSyncID is the client's newest unfinished run.
+func (s *Store) RunningSyncID(ctx context.Context, clientID uuid.UUID) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, clientID).Scan(&id)
+	return id, notFound(err)
+}
+
 // GetSyncRun loads a run in scope (nil scope: any client).
 func (s *Store) GetSyncRun(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (SyncRun, error) {
 	r, err := scanSync(s.Pool.QueryRow(ctx, `SELECT `+syncCols+` FROM sync_runs WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)`, id, scope))
@@ -183,15 +202,27 @@ func (s *Store) CountSync(ctx context.Context, syncID, clientID uuid.UUID) (Sync
 	return c, err
 }
 
-// MissingSample returns up to n record ids of live leads the sync did not see.
+// missingLeads is the predicate, over leads l with $1 = client and $2 =
+// sync, of the leads a complete listing did not return: live leads it did
+// not see, and leads an earlier sync staged whose decision never came (its
+// workflow ended without one; only one sync per client runs, so any other
+// staged lead is orphaned) - these move to this sync's decision. A record
+// the listing did return but could not import (sync_invalid) still exists
+// in Airtable and is never missing.
+const missingLeads = `l.client_id = $1 AND l.last_seen_sync_id IS DISTINCT FROM $2
+	AND (l.deleted_at IS NULL OR l.deletion_sync_id IS DISTINCT FROM $2)
+	AND NOT EXISTS (SELECT 1 FROM sync_invalid i WHERE i.sync_id = $2 AND i.record_id = l.airtable_record_id)`
+
+// MissingSample returns up to n record ids of the leads the sync did not
+// see (and how many there are), to check by id that they are really gone;
+// live leads come first (orphans were checked by their own sync).
 func (s *Store) MissingSample(ctx context.Context, syncID, clientID uuid.UUID, n int) ([]string, int, error) {
 	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL AND last_seen_sync_id IS DISTINCT FROM $2`,
-		clientID, syncID).Scan(&total); err != nil {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE `+missingLeads, clientID, syncID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT airtable_record_id FROM leads WHERE client_id = $1 AND deleted_at IS NULL
-		AND last_seen_sync_id IS DISTINCT FROM $2 ORDER BY random() LIMIT $3`, clientID, syncID, n)
+	rows, err := s.Pool.Query(ctx, `SELECT airtable_record_id FROM leads l WHERE `+missingLeads+`
+		ORDER BY l.deleted_at IS NOT NULL, random() LIMIT $3`, clientID, syncID, n)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -206,26 +237,51 @@ func (s *Store) LiveLeadCount(ctx context.Context, clientID uuid.UUID) (int, err
 	return n, err
 }
 
-// StageMissing soft-deletes the client's live leads this (complete) sync
-// did not see, tagging them with the sync; they vanish from reads and from
-// enrollment until an admin decides.
+// StageMissing soft-deletes the leads this (complete) sync did not see,
+// tagging them with the sync; they vanish from reads and from enrollment
+// until an admin decides. It holds the client's staging lock (enrollment
+// batches hold it shared), so no batch can claim a lead as it is staged.
+// It is idempotent: a repeat (a retried or replayed activity) stages
+// nothing more and answers the same total. Runs of the client left
+// unfinished by a workflow that ended without finishing are closed as
+// failed: their staged leads are this sync's now.
 func (s *Store) StageMissing(ctx context.Context, syncID, clientID uuid.UUID) (int, error) {
 	var n int
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE leads SET deleted_at = now(), deletion_sync_id = $2
-			WHERE client_id = $1 AND deleted_at IS NULL AND last_seen_sync_id IS DISTINCT FROM $2`, clientID, syncID)
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+stagingLockKey+`)`, clientID); err != nil {
+			return err
+		}
+		var orphans int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE `+missingLeads+` AND l.deleted_at IS NOT NULL`, clientID, syncID).Scan(&orphans); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE leads l SET deleted_at = now(), deletion_sync_id = $2 WHERE `+missingLeads, clientID, syncID)
 		if err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL`, syncID).Scan(&n); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET staged_count = $2 WHERE id = $1`, syncID, n); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET phase = 'failed', finished_at = now(),
+				error = 'its workflow ended without finishing; sync ' || $2::text || ' took over its staged leads'
+			WHERE client_id = $1 AND id <> $2 AND finished_at IS NULL`, clientID, syncID); err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // a repeat: the audit row is already written
+		}
 		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: "system", Action: "sync.stage_deletions", Entity: "sync",
-			EntityID: syncID.String(), Details: map[string]any{"staged": n}})
+			EntityID: syncID.String(), Details: map[string]any{"staged": n, "from_earlier_syncs": orphans}})
 	})
 	return n, err
 }
+
+// stagingLockKey is the client's staging advisory lock ($1 = client id):
+// StageMissing takes it exclusively, enrollment batches shared.
+const stagingLockKey = `1, hashtext($1::text)`
 
 // DeleteStagedBatch hard-deletes up to limit leads staged by the sync, with
 // their enrollments and one audit row each, in one transaction. It returns
@@ -240,13 +296,17 @@ func (s *Store) DeleteStagedBatch(ctx context.Context, syncID uuid.UUID, actor s
 			), del AS (
 				DELETE FROM leads l USING victims v WHERE l.id = v.id RETURNING l.id, l.client_id, l.airtable_record_id
 			), enr AS (
-				DELETE FROM campaign_enrollments e USING del WHERE e.lead_id = del.id RETURNING 1
+				DELETE FROM campaign_enrollments e USING del WHERE e.lead_id = del.id RETURNING e.campaign_id
+			), counted AS (
+				-- the campaigns' counters keep matching their enrollment rows
+				UPDATE campaigns c SET enrolled_count = c.enrolled_count - k.n, updated_at = now()
+				FROM (SELECT campaign_id, count(*) AS n FROM enr GROUP BY campaign_id) k WHERE c.id = k.campaign_id RETURNING 1
 			), audit AS (
 				INSERT INTO activity_log (client_id, actor, action, entity, entity_id, details)
 				SELECT client_id, $2, 'lead.delete', 'lead', id::text, jsonb_build_object('sync_id', $1::text, 'airtable_record_id', airtable_record_id)
 				FROM del RETURNING 1
 			)
-			SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM audit), (SELECT count(*) FROM enr)`, syncID, actor, limit).Scan(&n, new(int), new(int))
+			SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM audit), (SELECT count(*) FROM counted)`, syncID, actor, limit).Scan(&n, new(int), new(int))
 		if err != nil {
 			return fmt.Errorf("delete staged: %w", err)
 		}
@@ -325,6 +385,15 @@ func (s *Store) ListStaged(ctx context.Context, syncID uuid.UUID, after uuid.UUI
 		err := r.Scan(&l.ID, &l.AirtableRecordID, &l.FirstName, &l.LastName, &l.StagedAt)
 		return l, err
 	})
+}
+
+// PenalizeAirtableBase pushes the base's next request slot to now+penalty
+// (a 429 makes Airtable refuse the whole base for 30 s, whichever worker
+// sent the request).
+func (s *Store) PenalizeAirtableBase(ctx context.Context, base string, penalty time.Duration) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO airtable_rate AS r (base_id, next_at) VALUES ($1, clock_timestamp() + $2::interval)
+		ON CONFLICT (base_id) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp() + $2::interval)`, base, penalty)
+	return err
 }
 
 // ReserveAirtableSlot reserves the next request slot for base, spaced

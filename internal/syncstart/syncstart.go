@@ -39,8 +39,10 @@ type Policy struct {
 // Default is the policy Start uses; processes set it from their config at start-up.
 var Default Policy
 
-// Start records a sync run and starts its workflow, in one transaction: the
-// row is committed only when the workflow started.
+// Start records a sync run, commits it, then starts its workflow: the
+// workflow never runs without its row. If the start fails the row goes
+// away again (another sync is running: RunningError) or is closed as
+// failed with the reason.
 func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (store.SyncRun, error) {
 	cl, err := st.GetClient(ctx, clientID)
 	if err != nil {
@@ -55,28 +57,34 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
 			return err
 		}
-		if err := store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
-			EntityID: syncID.String(), Details: map[string]any{"request_id": requestID}}); err != nil {
-			return err
-		}
-		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: wfID, TaskQueue: taskQueue,
-			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowExecutionErrorWhenAlreadyStarted: true,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
-		}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable,
-			DecisionWindow: Default.DecisionWindow, Threshold: Default.AlertShare})
-		return err
+		return store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"request_id": requestID}})
 	})
+	if err != nil {
+		return store.SyncRun{}, fmt.Errorf("record sync: %w", err)
+	}
+	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: wfID, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
+	}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable,
+		DecisionWindow: Default.DecisionWindow, Threshold: Default.AlertShare})
+	// The caller's context may be gone by now; the clean-up must still run.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		var running uuid.UUID
-		_ = st.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, clientID).Scan(&running)
+		if derr := st.DiscardSyncRun(cctx, syncID); derr != nil {
+			return store.SyncRun{}, fmt.Errorf("discard sync run: %w", derr)
+		}
+		running, _ := st.RunningSyncID(cctx, clientID)
 		return store.SyncRun{}, &RunningError{SyncID: running, WorkflowID: wfID}
 	}
 	if err != nil {
+		_ = st.UpdateSyncRun(cctx, syncID, store.SyncUpdate{Phase: store.SyncFailed, Error: "could not start the workflow: " + err.Error(), Finished: true})
 		return store.SyncRun{}, fmt.Errorf("start sync: %w", err)
 	}
 	return st.GetSyncRun(ctx, nil, syncID)
@@ -86,9 +94,15 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 var ErrSignal = errors.New("could not signal the sync workflow")
 
 // NotAwaitingError says the sync has no pending decision.
-type NotAwaitingError struct{ Phase string }
+type NotAwaitingError struct {
+	Phase string
+	Why   string // overrides the message
+}
 
 func (e *NotAwaitingError) Error() string {
+	if e.Why != "" {
+		return e.Why
+	}
 	return "sync is " + e.Phase + "; there is no decision to make"
 }
 
@@ -104,6 +118,13 @@ func Decide(ctx context.Context, st *store.Store, tc client.Client, scope *uuid.
 		return run, &NotAwaitingError{Phase: run.Phase}
 	}
 	if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor, SyncID: run.ID.String()}); err != nil {
+		var gone *serviceerror.NotFound
+		if errors.As(err, &gone) {
+			// The workflow ended without deciding (terminated): the next
+			// sync takes these staged leads over and asks again.
+			return run, &NotAwaitingError{Phase: run.Phase,
+				Why: "the sync's workflow ended without a decision; start a new sync: it takes over these staged leads and asks again"}
+		}
 		return run, fmt.Errorf("%w: %w", ErrSignal, err)
 	}
 	action := map[string]string{workflows.SignalApproveDeletions: "sync.approve_deletions", workflows.SignalRejectDeletions: "sync.reject_deletions"}[signal]
