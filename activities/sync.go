@@ -524,33 +524,121 @@ func (a *Sync) LiveLeadCount(ctx context.Context, clientID string) (int, error) 
 
 // DeleteInput asks to delete a sync's staged leads.
 type DeleteInput struct {
-	SyncID string
-	Actor  string
-	Batch  int
+	SyncID        string
+	Actor         string
+	Batch         int
+	BaseID, Table string
 }
 
-// DeleteStaged deletes the staged leads in batches (each its own
-// transaction with its audit rows), heartbeating the running total; after a
-// crash the retry simply continues with what is still staged.
-func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (int, error) {
+// DeleteResult is what an approval did.
+type DeleteResult struct {
+	Deleted  int
+	Restored int // back in Airtable when their batch came up: kept
+}
+
+// DeleteStaged carries out an approval in batches of at most 1,000. Before
+// a batch is deleted its records are looked up in Airtable again (100 ids a
+// request, paced like the listing, never inside a transaction): a record
+// that came back during the decision window keeps its lead. Each batch is
+// then one transaction with its audit rows; the running totals are
+// heartbeated, and after a crash the retry simply continues with what is
+// still staged.
+func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (DeleteResult, error) {
 	if in.Batch <= 0 || in.Batch > 1000 {
 		in.Batch = 1000
 	}
-	total := 0
+	syncID := uuid.MustParse(in.SyncID)
+	var res DeleteResult
 	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &total) // resume the running total after a crash
+		_ = activity.GetHeartbeatDetails(ctx, &res) // resume the running totals after a crash
 	}
 	for {
-		n, err := a.Store.DeleteStagedBatch(ctx, uuid.MustParse(in.SyncID), in.Actor, in.Batch)
+		refs, err := a.Store.NextStaged(ctx, syncID, in.Batch)
 		if err != nil {
-			return total, err
+			return res, err
 		}
-		total += n
-		activity.RecordHeartbeat(ctx, total)
-		if n == 0 {
-			return total, nil
+		if len(refs) == 0 {
+			return res, nil
+		}
+		ids := make([]string, len(refs))
+		for i, r := range refs {
+			ids[i] = r.RecordID
+		}
+		present, err := a.existing(ctx, in.BaseID, in.Table, ids, func() { activity.RecordHeartbeat(ctx, res) })
+		if err != nil {
+			return res, err
+		}
+		var del, back []uuid.UUID
+		for _, r := range refs {
+			if present[r.RecordID] {
+				back = append(back, r.LeadID)
+			} else {
+				del = append(del, r.LeadID)
+			}
+		}
+		d, b, err := a.Store.SettleStagedBatch(ctx, syncID, in.Actor, del, back)
+		if err != nil {
+			return res, err
+		}
+		res.Deleted += d
+		res.Restored += b
+		activity.RecordHeartbeat(ctx, res)
+	}
+}
+
+var recordID = regexp.MustCompile(`^rec[A-Za-z0-9]{14}$`)
+
+// existing says which of the record ids Airtable has, asking for up to 100
+// at a time with filterByFormula OR(RECORD_ID()='…', …). An id that is not
+// an Airtable record id cannot exist and is never put in a formula.
+func (a *Sync) existing(ctx context.Context, base, tableName string, ids []string, beat func()) (map[string]bool, error) {
+	table := a.client().GetTable(base, tableName)
+	found := map[string]bool{}
+	var valid []string
+	for _, id := range ids {
+		if recordID.MatchString(id) {
+			valid = append(valid, id)
 		}
 	}
+	for len(valid) > 0 {
+		chunk := valid[:min(100, len(valid))]
+		valid = valid[len(chunk):]
+		terms := make([]string, len(chunk))
+		for i, id := range chunk {
+			terms[i] = "RECORD_ID()='" + id + "'"
+		}
+		formula := "OR(" + strings.Join(terms, ",") + ")"
+		offset := ""
+		for {
+			if err := a.pace(ctx, base); err != nil {
+				return nil, err
+			}
+			q := table.GetRecords().WithFilterFormula(formula).PageSize(100)
+			if offset != "" {
+				q = q.WithOffset(offset)
+			}
+			page, err := q.Do()
+			var he *airtable.HTTPClientError
+			if errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+				if err := a.penalize(ctx, base, beat); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("look up staged records: %w", err)
+			}
+			for _, r := range page.Records {
+				found[r.ID] = true
+			}
+			beat()
+			if page.Offset == "" {
+				break
+			}
+			offset = page.Offset
+		}
+	}
+	return found, nil
 }
 
 // RestoreInput asks to restore a sync's staged leads.

@@ -731,3 +731,44 @@ func TestWriteBackConfigErrorKeepsRecordsPending(t *testing.T) {
 		t.Fatalf("config error: %v", got)
 	}
 }
+
+// A record that comes back to Airtable while its lead awaits the decision
+// keeps its lead when the deletion is approved (the batch looks its records
+// up again first); only the records still gone are deleted.
+func TestSyncApproveSparesLeadsBackInAirtable(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	st := newSyncTenant(t, 30, 0)
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	gone, err := testEmu.Records(st.Base, "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone = gone[:10]
+	if _, err := testEmu.DeleteRecords(st.Base, "Leads", st.IDs[:10]...); err != nil {
+		t.Fatal(err)
+	}
+	s2 := h.startSync(st.Admin)
+	if got := h.waitSync(st.Admin, s2.ID, "awaiting_decision", "completed", "failed"); got.Staged != 10 {
+		t.Fatalf("staged: %+v", got.SyncRun)
+	}
+	// Three records are restored in Airtable (same ids) before the admin approves.
+	if _, err := testEmu.SeedRecords(st.Base, "Leads", gone[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	got := h.waitSync(st.Admin, s2.ID, "completed")
+	if got.Deleted != 7 || got.Restored != 3 {
+		t.Fatalf("approval: %+v", got.SyncRun)
+	}
+	var live, restores int
+	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL AND airtable_record_id = ANY($2)`,
+		st.ID, st.IDs[:3]).Scan(&live)
+	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.restore' AND details->>'sync_id' = $1`, s2.ID.String()).Scan(&restores)
+	if live != 3 || restores != 3 || liveLeads(t, st.ID) != 23 {
+		t.Fatalf("kept %d of the 3 back in Airtable, %d restore audit rows, %d live", live, restores, liveLeads(t, st.ID))
+	}
+}

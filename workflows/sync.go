@@ -76,7 +76,7 @@ type SyncStatus struct {
 // Defaults of the sync.
 const (
 	// MaxListingRestarts: expired iterators tolerated in one sync.
-	MaxListingRestarts = 5
+	MaxListingRestarts    = 5
 	DefaultDecisionWindow = 7 * 24 * time.Hour
 	DefaultThreshold      = 0.05
 )
@@ -316,9 +316,13 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 		})
 		if st.Phase == store.SyncDeleting {
-			if err := workflow.ExecuteActivity(dctx, sa.DeleteStaged, activities.DeleteInput{SyncID: in.SyncID, Actor: sig.Actor}).Get(ctx, &st.Deleted); err != nil {
+			var res activities.DeleteResult
+			if err := workflow.ExecuteActivity(dctx, sa.DeleteStaged, activities.DeleteInput{
+				SyncID: in.SyncID, Actor: sig.Actor, BaseID: in.BaseID, Table: in.Table,
+			}).Get(ctx, &res); err != nil {
 				return nil, err
 			}
+			st.Deleted, st.Restored = res.Deleted, res.Restored
 		} else {
 			if err := workflow.ExecuteActivity(dctx, sa.RestoreStaged, activities.RestoreInput{
 				SyncID: in.SyncID, ClientID: in.ClientID, Actor: sig.Actor, Reason: st.Decision,

@@ -78,7 +78,7 @@ func TestSyncNoDecisionRestoresAfterTheWindow(t *testing.T) {
 func TestSyncApproveDeletesAndAlertsAboveThreshold(t *testing.T) {
 	env := syncEnv(t, true, 400, 600)
 	env.OnActivity(al.SendAlert, mock.Anything, mock.Anything).Return(nil).Once()
-	env.OnActivity(sa.DeleteStaged, mock.Anything, mock.Anything).Return(400, nil).Once()
+	env.OnActivity(sa.DeleteStaged, mock.Anything, mock.Anything).Return(activities.DeleteResult{Deleted: 400}, nil).Once()
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalApproveDeletions, workflows.DecisionSignal{Actor: "client_admin:x"})
 	}, time.Hour)

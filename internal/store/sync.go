@@ -283,16 +283,38 @@ func (s *Store) StageMissing(ctx context.Context, syncID, clientID uuid.UUID) (i
 // StageMissing takes it exclusively, enrollment batches shared.
 const stagingLockKey = `1, hashtext($1::text)`
 
-// DeleteStagedBatch hard-deletes up to limit leads staged by the sync, with
-// their enrollments and one audit row each, in one transaction. It returns
-// how many it deleted (0 when none are left), so a crash between batches
-// loses nothing and repeats nothing.
-func (s *Store) DeleteStagedBatch(ctx context.Context, syncID uuid.UUID, actor string, limit int) (int, error) {
-	var n int
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+// StagedRef is a staged lead and its Airtable record.
+type StagedRef struct {
+	LeadID   uuid.UUID
+	RecordID string
+}
+
+// NextStaged returns up to limit leads still staged by the sync, by id.
+func (s *Store) NextStaged(ctx context.Context, syncID uuid.UUID, limit int) ([]StagedRef, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, airtable_record_id FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL
+		ORDER BY id LIMIT $2`, syncID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("next staged: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedRef, error) {
+		var x StagedRef
+		err := r.Scan(&x.LeadID, &x.RecordID)
+		return x, err
+	})
+}
+
+// SettleStagedBatch carries out an approval for one batch, in one
+// transaction: the leads in del are hard-deleted with their enrollments
+// (the campaigns' counters follow) and one lead.delete audit row each; the
+// leads in back (found in Airtable again since they were staged) are
+// restored with one lead.restore audit row each. Only leads still staged by
+// this sync are touched, so a repeated batch (after a crash) does nothing
+// twice.
+func (s *Store) SettleStagedBatch(ctx context.Context, syncID uuid.UUID, actor string, del, back []uuid.UUID) (deleted, restored int, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
 			WITH victims AS (
-				SELECT id FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL ORDER BY id LIMIT $3 FOR UPDATE
+				SELECT id FROM leads WHERE id = ANY($3) AND deletion_sync_id = $1 AND deleted_at IS NOT NULL ORDER BY id FOR UPDATE
 			), del AS (
 				DELETE FROM leads l USING victims v WHERE l.id = v.id RETURNING l.id, l.client_id, l.airtable_record_id
 			), enr AS (
@@ -306,14 +328,29 @@ func (s *Store) DeleteStagedBatch(ctx context.Context, syncID uuid.UUID, actor s
 				SELECT client_id, $2, 'lead.delete', 'lead', id::text, jsonb_build_object('sync_id', $1::text, 'airtable_record_id', airtable_record_id)
 				FROM del RETURNING 1
 			)
-			SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM audit), (SELECT count(*) FROM counted)`, syncID, actor, limit).Scan(&n, new(int), new(int))
+			SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM audit), (SELECT count(*) FROM counted)`, syncID, actor, del).Scan(&deleted, new(int), new(int))
 		if err != nil {
 			return fmt.Errorf("delete staged: %w", err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE sync_runs SET deleted_count = deleted_count + $2 WHERE id = $1`, syncID, n)
+		err = tx.QueryRow(ctx, `
+			WITH back AS (
+				UPDATE leads SET deleted_at = NULL, deletion_sync_id = NULL
+				WHERE id = ANY($3) AND deletion_sync_id = $1 AND deleted_at IS NOT NULL RETURNING id, client_id, airtable_record_id
+			), audit AS (
+				INSERT INTO activity_log (client_id, actor, action, entity, entity_id, details)
+				SELECT client_id, $2, 'lead.restore', 'lead', id::text, jsonb_build_object('sync_id', $1::text, 'airtable_record_id', airtable_record_id,
+				       'reason', 'back in Airtable when the deletion was carried out')
+				FROM back RETURNING 1
+			)
+			SELECT (SELECT count(*) FROM back), (SELECT count(*) FROM audit)`, syncID, actor, back).Scan(&restored, new(int))
+		if err != nil {
+			return fmt.Errorf("restore staged: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE sync_runs SET deleted_count = deleted_count + $2, restored_count = restored_count + $3 WHERE id = $1`,
+			syncID, deleted, restored)
 		return err
 	})
-	return n, err
+	return deleted, restored, err
 }
 
 // RestoreStaged brings back every lead the sync staged.
