@@ -395,19 +395,7 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	if _, err := testDB.Pool.Exec(context.Background(), `UPDATE leads SET tags = tags || ARRAY['half'] WHERE client_id = $1 AND icp_score < 50`, st.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitWrite := func(id uuid.UUID, want func(c map[string]any) bool) map[string]any {
-		deadline := time.Now().Add(time.Minute)
-		var c map[string]any
-		for time.Now().Before(deadline) {
-			h.do("GET", "/v1/campaigns/"+id.String(), st.Admin, nil).json(t, &c)
-			if want(c) {
-				return c
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("campaign write-back stuck: %v", c)
-		return nil
-	}
+	waitWrite := func(id uuid.UUID, want func(c map[string]any) bool) map[string]any { return h.pollCampaign(st.Admin, id, want) }
 
 	// Airtable fails every write: the campaign is still active, the records stay pending.
 	if err := testEmu.FailNextRequests(st.Base, 1000, 503); err != nil {
@@ -468,15 +456,7 @@ func TestSyncRetriesPendingWriteBacks(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	var got map[string]any
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		h.do("GET", "/v1/campaigns/"+c.ID.String(), st.Admin, nil).json(t, &got)
-		if e, _ := got["writeback_error"].(string); e != "" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := h.pollCampaign(st.Admin, c.ID, func(c map[string]any) bool { e, _ := c["writeback_error"].(string); return e != "" })
 	if got["status"] != "active" || got["writeback_pending"] != float64(60) {
 		t.Fatalf("failed write-back: %v", got)
 	}
@@ -717,15 +697,7 @@ func TestWriteBackConfigErrorKeepsRecordsPending(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	var got map[string]any
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		h.do("GET", "/v1/campaigns/"+c.ID.String(), st.Admin, nil).json(t, &got)
-		if e, _ := got["writeback_error"].(string); e != "" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := h.pollCampaign(st.Admin, c.ID, func(c map[string]any) bool { e, _ := c["writeback_error"].(string); return e != "" })
 	if e, _ := got["writeback_error"].(string); !strings.Contains(e, "UNKNOWN_FIELD_NAME") ||
 		got["writeback_pending"] != float64(20) || got["writeback_skipped"] != float64(0) {
 		t.Fatalf("config error: %v", got)
@@ -771,4 +743,20 @@ func TestSyncApproveSparesLeadsBackInAirtable(t *testing.T) {
 	if live != 3 || restores != 3 || liveLeads(t, st.ID) != 23 {
 		t.Fatalf("kept %d of the 3 back in Airtable, %d restore audit rows, %d live", live, restores, liveLeads(t, st.ID))
 	}
+}
+
+// pollCampaign polls GET /v1/campaigns/{id} (as JSON) until want holds.
+func (h *harness) pollCampaign(tok string, id uuid.UUID, want func(c map[string]any) bool) map[string]any {
+	h.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var c map[string]any
+	for time.Now().Before(deadline) {
+		h.do("GET", "/v1/campaigns/"+id.String(), tok, nil).json(h.t, &c)
+		if want(c) {
+			return c
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.t.Fatalf("campaign %s never got there: %v", id, c)
+	return nil
 }

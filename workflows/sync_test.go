@@ -18,7 +18,8 @@ import (
 
 var sa *activities.Sync
 
-func syncEnv(t *testing.T, verified bool, staged, live int) *testsuite.TestWorkflowEnvironment {
+// bareSyncEnv runs AirtableSync with only the run-row updates mocked.
+func bareSyncEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.AirtableSync)
@@ -26,6 +27,11 @@ func syncEnv(t *testing.T, verified bool, staged, live int) *testsuite.TestWorkf
 	env.RegisterActivity(&activities.Alerts{})
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
 	env.OnActivity(sa.UpdateRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+	return env
+}
+
+func syncEnv(t *testing.T, verified bool, staged, live int) *testsuite.TestWorkflowEnvironment {
+	env := bareSyncEnv()
 	env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Done: true, Pages: 3, Records: 250}, nil)
 	env.OnActivity(sa.CountSync, mock.Anything, mock.Anything).Return(store.SyncCounts{Listed: 250, Created: 250}, nil)
 	reason := ""
@@ -126,12 +132,7 @@ func TestSyncIgnoresEarlyAndForeignDecisions(t *testing.T) {
 // A webhook re-run queued during a long listing survives the listing's
 // continue-as-new.
 func TestSyncRerunSurvivesContinueAsNew(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.AirtableSync)
-	env.RegisterActivity(&activities.Sync{})
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
-	env.OnActivity(sa.UpdateRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env := bareSyncEnv()
 	env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Offset: "itr/next", Pages: 2, Records: 200}, nil)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalRerun, nil) }, 0)
 	env.ExecuteWorkflow(workflows.AirtableSync, syncInput())
@@ -166,12 +167,7 @@ func TestSyncQueuedRerunStartsANewSync(t *testing.T) {
 // A listing whose iterator keeps expiring fails the sync instead of holding
 // the client's sync forever; nothing is staged.
 func TestSyncGivesUpOnEndlessIteratorRestarts(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(workflows.AirtableSync)
-	env.RegisterActivity(&activities.Sync{})
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
-	env.OnActivity(sa.UpdateRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env := bareSyncEnv()
 	env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Offset: "itr/x", Pages: 1, Records: 100, Restarted: 2}, nil)
 	env.ExecuteWorkflow(workflows.AirtableSync, syncInput())
 	require.NoError(t, env.GetWorkflowError())
