@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/tz"
 )
 
 // Sync holds the Airtable sync activities' dependencies.
@@ -353,24 +353,6 @@ func (a *Sync) sleep(ctx context.Context, d time.Duration, beat func()) error {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 
-// zones caches time.LoadLocation answers: the standard library reads and
-// parses the zoneinfo file on every call, which cost ~20 µs a record.
-var zones sync.Map // name -> bool
-
-func knownZone(name string) bool {
-	if ok, hit := zones.Load(name); hit {
-		return ok.(bool)
-	}
-	_, err := time.LoadLocation(name)
-	ok := err == nil && !strings.EqualFold(name, "local")
-	if zoneCount.Add(1) < 10000 { // bounded: junk names cannot grow it forever
-		zones.Store(name, ok)
-	}
-	return ok
-}
-
-var zoneCount atomic.Int64
-
 var (
 	leadStatuses     = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
 	engagementLevels = map[string]bool{"low": true, "medium": true, "high": true, "unknown": true}
@@ -409,7 +391,7 @@ func mapRecord(r *airtable.Record) (store.LeadRecord, string) {
 	}
 	if l.Timezone == "" {
 		l.Timezone = "UTC"
-	} else if !knownZone(l.Timezone) {
+	} else if !tz.Valid(l.Timezone) {
 		return l, "unknown timezone"
 	}
 	if l.Status == "" {

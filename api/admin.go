@@ -7,13 +7,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/tz"
 )
 
 // CreateClientRequest is the body of POST /v1/clients.
@@ -40,7 +40,7 @@ func (r *CreateClientRequest) Validate() error {
 	if r.Timezone == "" {
 		r.Timezone = "UTC"
 	}
-	if _, err := time.LoadLocation(r.Timezone); err != nil || strings.EqualFold(r.Timezone, "local") {
+	if !tz.Valid(r.Timezone) {
 		return InvalidField("timezone", "timezone must be an IANA time zone such as America/New_York")
 	}
 	if r.AirtableBaseID != "" && !airtableBaseID.MatchString(r.AirtableBaseID) {

@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -324,7 +325,7 @@ func parseListQuery(c *gin.Context, stateKey string, states map[string]bool) (li
 	}
 	lq := listQuery{Scope: scope, State: q.Get(stateKey), Limit: 100}
 	if lq.State != "" && !states[lq.State] {
-		return listQuery{}, InvalidField(stateKey, fmt.Sprintf("%s is not one of %s", stateKey, strings.Join(sortedKeys(states), ", ")))
+		return listQuery{}, InvalidField(stateKey, fmt.Sprintf("%s is not one of %s", stateKey, strings.Join(slices.Sorted(maps.Keys(states)), ", ")))
 	}
 	if q.Has("limit") {
 		n, err := strconv.Atoi(q.Get("limit"))
@@ -334,15 +335,6 @@ func parseListQuery(c *gin.Context, stateKey string, states map[string]bool) (li
 		lq.Limit = n
 	}
 	return lq, nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 type campaignView struct {

@@ -395,7 +395,6 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	if _, err := testDB.Pool.Exec(context.Background(), `UPDATE leads SET tags = tags || ARRAY['half'] WHERE client_id = $1 AND icp_score < 50`, st.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitWrite := func(id uuid.UUID, want func(c map[string]any) bool) map[string]any { return h.pollCampaign(st.Admin, id, want) }
 
 	// Airtable fails every write: the campaign is still active, the records stay pending.
 	if err := testEmu.FailNextRequests(st.Base, 1000, 503); err != nil {
@@ -405,7 +404,7 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	got := waitWrite(c1.ID, func(c map[string]any) bool { return c["writeback_error"] != "" && c["writeback_error"] != nil })
+	got := h.pollCampaign(st.Admin, c1.ID, func(c map[string]any) bool { return c["writeback_error"] != "" && c["writeback_error"] != nil })
 	if got["status"] != "active" || got["writeback_pending"].(float64) == 0 || got["written_back"].(float64) != 0 {
 		t.Fatalf("failed write-back: %v", got)
 	}
@@ -422,8 +421,8 @@ func TestEnrollmentWriteBackToAirtable(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	waitWrite(c2.ID, func(c map[string]any) bool { return c["status"] == "active" && c["writeback_pending"] == float64(0) })
-	waitWrite(c1.ID, func(c map[string]any) bool {
+	h.pollCampaign(st.Admin, c2.ID, func(c map[string]any) bool { return c["status"] == "active" && c["writeback_pending"] == float64(0) })
+	h.pollCampaign(st.Admin, c1.ID, func(c map[string]any) bool {
 		return c["writeback_pending"] == float64(0) && c["written_back"] == float64(enrolled1)
 	})
 	recs, err := testEmu.Records(st.Base, "Leads")

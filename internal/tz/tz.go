@@ -1,0 +1,31 @@
+// Package tz says whether a name is an IANA time zone, the one rule shared
+// by the API (client time zones) and the Airtable sync (lead time zones).
+package tz
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// answers caches time.LoadLocation: the standard library reads and parses
+// the zoneinfo file on every call (~20 µs, which dominated a sync's CPU).
+var (
+	answers sync.Map // name -> bool
+	cached  atomic.Int64
+)
+
+// Valid reports whether name is an IANA time zone ("UTC" included, "Local"
+// in any case not: it would mean the server's zone).
+func Valid(name string) bool {
+	if ok, hit := answers.Load(name); hit {
+		return ok.(bool)
+	}
+	_, err := time.LoadLocation(name)
+	ok := err == nil && name != "" && !strings.EqualFold(name, "local")
+	if cached.Add(1) < 10000 { // bounded: junk names cannot grow it forever
+		answers.Store(name, ok)
+	}
+	return ok
+}
