@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/nurture-sms/nurture/internal/airtableemu"
+	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/syncstart"
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// scenarios are the paths a running workflow can be on. Each one ends in a
+// recorded history (or several: one per run).
+var scenarios = []scenario{
+	{"campaign-immediate", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(10, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("immediate", nil)
+		if err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+	}},
+	{"campaign-scheduled", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(10, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("scheduled", map[string]any{"start_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+	}},
+	{"campaign-rescheduled", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(10, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("rescheduled", map[string]any{"start_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "reschedule", map[string]any{"start_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)}); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+	}},
+	{"campaign-cancel-scheduled", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(5, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("cancel", map[string]any{"start_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "cancel", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled)
+	}},
+	{"campaign-retry-activation", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(5, "t"); err != nil {
+			return nil, err
+		}
+		if err := r.st.SetClientDisabled(r.ctx, r.client, true, "histories"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("retry", nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.waitCampaign(c.ID, campaign.StatusFailedActivation); err != nil {
+			return nil, err
+		}
+		if err := r.st.SetClientDisabled(r.ctx, r.client, false, "histories"); err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "retry-activation", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+	}},
+	{"campaign-no-eligible", func(r *rec) ([]string, error) {
+		c, err := r.createCampaign("nobody", nil)
+		if err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusNoEligibleLeads)
+	}},
+	{"campaign-capped", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(10, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("capped", map[string]any{"max_leads": 3})
+		if err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+	}},
+	{"campaign-waiting-timer", func(r *rec) ([]string, error) {
+		// Still running: a campaign that waits months for its start.
+		c, err := r.createCampaign("months ahead", map[string]any{"start_at": time.Now().Add(90 * 24 * time.Hour).UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			return nil, err
+		}
+		_, err = r.waitCampaign(c.ID, campaign.StatusScheduled)
+		time.Sleep(time.Second) // let the timer be started
+		return []string{c.WorkflowID}, err
+	}},
+	{"campaign-waiting-retry", func(r *rec) ([]string, error) {
+		// Still running: failed activation, waiting for retry-activation.
+		if err := r.st.SetClientDisabled(r.ctx, r.client, true, "histories"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("waits for retry", nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = r.waitCampaign(c.ID, campaign.StatusFailedActivation)
+		time.Sleep(time.Second) // let the alert activity finish
+		return []string{c.WorkflowID}, err
+	}},
+	{"sync-clean", func(r *rec) ([]string, error) {
+		if _, err := r.airtableBase(30); err != nil {
+			return nil, err
+		}
+		s, err := r.startSync()
+		if err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+	}},
+	{"sync-approve", func(r *rec) ([]string, error) {
+		s, err := r.stagedSync(30, 5)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.expect("POST", "/v1/syncs/"+s.ID+"/approve-deletions", nil, nil, 200, 202); err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+	}},
+	{"sync-reject", func(r *rec) ([]string, error) {
+		s, err := r.stagedSync(30, 5)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.expect("POST", "/v1/syncs/"+s.ID+"/reject-deletions", nil, nil, 200, 202); err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+	}},
+	{"sync-expiry", func(r *rec) ([]string, error) {
+		prev := syncstart.Default
+		syncstart.Default.DecisionWindow = 3 * time.Second
+		defer func() { syncstart.Default = prev }()
+		s, err := r.stagedSync(30, 5)
+		if err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+	}},
+	{"sync-awaiting-decision", func(r *rec) ([]string, error) {
+		// Still running: staged deletions waiting for the admin.
+		s, err := r.stagedSync(30, 5)
+		time.Sleep(time.Second)
+		return []string{s.WorkflowID}, err
+	}},
+	{"sync-truncated", func(r *rec) ([]string, error) {
+		if _, err := r.airtableBase(30); err != nil {
+			return nil, err
+		}
+		first, err := r.startSync()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.syncDone(first, store.SyncCompleted); err != nil {
+			return nil, err
+		}
+		if err := r.emu.SetFaults(r.base, airtableemu.Faults{Truncate: &airtableemu.TruncateFault{AfterRecords: 10}}); err != nil {
+			return nil, err
+		}
+		s, err := r.startSync()
+		if err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncFailed)
+	}},
+	{"sync-webhook-rerun", func(r *rec) ([]string, error) {
+		if _, err := r.airtableBase(300); err != nil {
+			return nil, err
+		}
+		if err := r.emu.SetFaults(r.base, airtableemu.Faults{Latency: 400 * time.Millisecond}); err != nil {
+			return nil, err
+		}
+		s, err := r.startSync()
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := r.webhook(); err != nil {
+			return nil, err
+		}
+		if err := r.waitSync(s.ID, store.SyncCompleted); err != nil {
+			return nil, err
+		}
+		if err := r.emu.SetFaults(r.base, airtableemu.Faults{}); err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.waitClosed(s.WorkflowID)
+	}},
+	{"scheduled-sync", func(r *rec) ([]string, error) {
+		if _, err := r.airtableBase(10); err != nil {
+			return nil, err
+		}
+		id := "scheduled-sync-" + r.client.String()
+		run, err := r.tc.ExecuteWorkflow(r.ctx, startOpts(id), workflows.ScheduledSync, r.client.String())
+		if err != nil {
+			return nil, err
+		}
+		var syncID string
+		if err := run.Get(r.ctx, &syncID); err != nil {
+			return nil, err
+		}
+		if err := r.waitSync(syncID, store.SyncCompleted); err != nil {
+			return nil, err
+		}
+		return []string{id, workflows.SyncWorkflowID(r.client.String())}, r.waitClosed(workflows.SyncWorkflowID(r.client.String()))
+	}},
+	{"draft-fallback", func(r *rec) ([]string, error) {
+		var res struct {
+			RequestID string `json:"request_id"`
+			Step      string `json:"step"`
+		}
+		if err := r.expect("POST", "/v1/messages/generate", map[string]any{"client_id": r.client.String(),
+			"campaign_name": "Spring", "target_audience": "patients overdue for a cleaning", "goal": "book a cleaning",
+			"booking_link": "https://calendly.com/acme/checkup", "tone": "friendly"}, &res, 200); err != nil {
+			return nil, err
+		}
+		if res.Step != "fallback" || res.RequestID == "" {
+			return nil, fmt.Errorf("draft answered by %q (request %q), want the fallback", res.Step, res.RequestID)
+		}
+		return []string{workflows.DraftWorkflowID(res.RequestID)}, nil
+	}},
+}
+
+// steer posts a campaign action and expects it accepted.
+func (r *rec) steer(c campaignRef, action string, body any) error {
+	return r.expect("POST", "/v1/campaigns/"+c.ID+"/"+action, body, nil, 200, 202)
+}
+
+// settle waits for the campaign's status and for its workflow to end.
+func (r *rec) settle(c campaignRef, status string) error {
+	if _, err := r.waitCampaign(c.ID, status); err != nil {
+		return err
+	}
+	return r.waitClosed(c.WorkflowID)
+}
+
+// syncDone waits for the run's phase and for the sync workflow to end.
+func (r *rec) syncDone(s syncRef, phase string) error {
+	if err := r.waitSync(s.ID, phase); err != nil {
+		return err
+	}
+	return r.waitClosed(s.WorkflowID)
+}
+
+// webhook sends an Airtable ping signed with the client's secret.
+func (r *rec) webhook() error {
+	cl, err := r.st.GetClient(r.ctx, r.client)
+	if err != nil {
+		return err
+	}
+	body := []byte(`{"base":{"id":"` + r.base + `"}}`)
+	m := hmac.New(sha256.New, []byte(cl.WebhookSecret))
+	m.Write(body)
+	req, err := http.NewRequestWithContext(r.ctx, "POST", r.api+"/v1/webhooks/airtable/"+r.client.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 202 {
+		raw, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("webhook: %d %s", resp.StatusCode, raw)
+	}
+	return nil
+}
+
+func startOpts(id string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}
+}

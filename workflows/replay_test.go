@@ -1,0 +1,51 @@
+package workflows_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// Every recorded history (cmd/histories, one file per workflow run) must
+// replay with the current workflow code. A history stands for a workflow
+// that is running somewhere (campaign timers wait for months): a change to a
+// code path it takes without workflow.GetVersion makes its replay fail here
+// with a non-determinism error.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories in testdata/histories (go run ./cmd/histories -prefix v0)")
+	}
+	kinds := map[string]int{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		kinds[strings.SplitN(name, "-", 3)[1]]++
+		t.Run(name, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(workflows.Campaign)
+			r.RegisterWorkflow(workflows.AirtableSync)
+			r.RegisterWorkflow(workflows.ScheduledSync)
+			r.RegisterWorkflow(workflows.DraftMessage)
+			logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+	// Every workflow type has histories to replay.
+	for _, k := range []string{"campaign", "sync", "scheduled", "draft"} {
+		if kinds[k] == 0 {
+			t.Errorf("no recorded history of a %s workflow", k)
+		}
+	}
+}
