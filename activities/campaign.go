@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,32 +55,93 @@ func (a *Campaign) LoadCampaign(ctx context.Context, campaignID string) (Campaig
 	return CampaignInfo{Status: c.Status, ClientID: c.ClientID.String(), StartAt: c.StartAt, Enrolled: c.EnrolledCount}, nil
 }
 
+// Audit is the audit row written together with the change an Update made
+// (who asked, which action, the API request).
+type Audit struct {
+	Actor     string
+	Action    string
+	RequestID string
+	Details   map[string]any
+}
+
+// activity is the audit row (its client is filled in by the store, from
+// the entity's row).
+func (a *Audit) activity(entity, entityID string) *store.Activity {
+	if a == nil {
+		return nil
+	}
+	d := map[string]any{}
+	for k, v := range a.Details {
+		d[k] = v
+	}
+	if a.RequestID != "" {
+		d["request_id"] = a.RequestID
+	}
+	return &store.Activity{Actor: a.Actor, Action: a.Action, Entity: entity, EntityID: entityID, Details: d}
+}
+
 // SetStatusInput records a status change.
 type SetStatusInput struct {
 	CampaignID string
 	Status     string
 	LastError  string
 	StartAt    *time.Time
+	Audit      *Audit // the Update that asked for it, if any
 }
 
-// SetStatus writes status, last_error and (if set) start_at.
+// SetStatus writes status, last_error and (if set) start_at, with the audit
+// row of the Update that asked for it.
 func (a *Campaign) SetStatus(ctx context.Context, in SetStatusInput) error {
-	return a.Store.SetCampaignStatus(ctx, uuid.MustParse(in.CampaignID), in.Status, in.LastError, in.StartAt)
+	id, err := parseID("campaign id", in.CampaignID)
+	if err != nil {
+		return err
+	}
+	return a.Store.SetCampaignStatus(ctx, id, in.Status, in.LastError, in.StartAt, in.Audit.activity("campaign", in.CampaignID))
+}
+
+// CancelInput names the campaign to cancel and the Update that asked.
+type CancelInput struct {
+	CampaignID string
+	Audit      *Audit
 }
 
 // Cancel marks the campaign cancelled and releases its leads.
-func (a *Campaign) Cancel(ctx context.Context, campaignID string) error {
-	return a.Store.CancelCampaign(ctx, uuid.MustParse(campaignID))
+func (a *Campaign) Cancel(ctx context.Context, in CancelInput) error {
+	id, err := parseID("campaign id", in.CampaignID)
+	if err != nil {
+		return err
+	}
+	return a.Store.CancelCampaign(ctx, id, in.Audit.activity("campaign", in.CampaignID))
 }
 
 // Activate moves the campaign to enrolling; it fails (retryably) while the
-// client is disabled.
+// client is disabled, and for good once the campaign was cancelled.
 func (a *Campaign) Activate(ctx context.Context, campaignID string) (int, error) {
-	matched, err := a.Store.ActivateCampaign(ctx, uuid.MustParse(campaignID))
+	id, err := parseID("campaign id", campaignID)
+	if err != nil {
+		return 0, err
+	}
+	matched, err := a.Store.ActivateCampaign(ctx, id)
+	if errors.Is(err, store.ErrCancelled) {
+		return 0, temporal.NewNonRetryableApplicationError("campaign is cancelled", ErrTypeCancelled, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("activate: %w", err)
 	}
 	return matched, nil
+}
+
+// ErrTypeCancelled: the campaign was cancelled while an activity ran.
+const ErrTypeCancelled = "Cancelled"
+
+// parseID parses an id an activity was given; a malformed one is bad input
+// (a bug upstream), which retrying cannot fix.
+func parseID(what, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, temporal.NewNonRetryableApplicationError("bad "+what+" "+strconv.Quote(s), "InvalidInput", err)
+	}
+	return id, nil
 }
 
 // EnrollInput asks for one chunk of enrollment work.
@@ -153,7 +215,10 @@ func prevUUID(u uuid.UUID) uuid.UUID {
 // the database. Progress (every stream's cursor) is heartbeated after each
 // batch, so a retry after a crash resumes where the committed batches ended.
 func (a *Campaign) EnrollChunk(ctx context.Context, in EnrollInput) (EnrollResult, error) {
-	id := uuid.MustParse(in.CampaignID)
+	id, err := parseID("campaign id", in.CampaignID)
+	if err != nil {
+		return EnrollResult{}, err
+	}
 	if in.BatchSize <= 0 {
 		in.BatchSize = 10000
 	}
@@ -238,5 +303,9 @@ func (a *Campaign) EnrollChunk(ctx context.Context, in EnrollInput) (EnrollResul
 
 // Finalize sets the end state from the enrollment rows.
 func (a *Campaign) Finalize(ctx context.Context, campaignID string) (store.FinalizeResult, error) {
-	return a.Store.FinalizeEnrollment(ctx, uuid.MustParse(campaignID))
+	id, err := parseID("campaign id", campaignID)
+	if err != nil {
+		return store.FinalizeResult{}, err
+	}
+	return a.Store.FinalizeEnrollment(ctx, id)
 }

@@ -19,9 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -29,6 +27,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/campaign"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -411,58 +410,58 @@ func (h *handlers) rescheduleCampaign(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if err := campaign.ValidateStartAt(&t, time.Now()); err != nil {
-		h.fail(c, fieldErr(err))
-		return
-	}
-	h.steer(c, "campaign.reschedule", []string{campaign.StatusScheduled}, workflows.SignalReschedule,
-		workflows.RescheduleSignal{StartAt: t.UTC()}, map[string]any{"start_at": t.UTC()})
+	t = t.UTC()
+	h.steer(c, workflows.UpdateReschedule, http.StatusOK, workflows.SteerRequest{StartAt: &t})
 }
 
 func (h *handlers) cancelCampaign(c *gin.Context) {
-	h.steer(c, "campaign.cancel", []string{campaign.StatusScheduled, campaign.StatusActivating, campaign.StatusFailedActivation, campaign.StatusEnrolling},
-		workflows.SignalCancel, nil, nil)
+	h.steer(c, workflows.UpdateCancel, http.StatusOK, workflows.SteerRequest{})
 }
 
+// retryActivation answers 202: the workflow took the retry and is
+// activating again; the outcome shows on the campaign.
 func (h *handlers) retryActivation(c *gin.Context) {
-	h.steer(c, "campaign.retry_activation", []string{campaign.StatusFailedActivation}, workflows.SignalRetryActivation, nil, nil)
+	h.steer(c, workflows.UpdateRetryActivation, http.StatusAccepted, workflows.SteerRequest{})
 }
 
-// steer signals the campaign's workflow when its status allows the action,
-// writing the audit row; 409 CONFLICT otherwise.
-func (h *handlers) steer(c *gin.Context, action string, allowed []string, signal string, arg any, details map[string]any) {
+// steer sends the campaign's workflow an Update and answers with the
+// workflow's verdict: the result when it carried the action out, 409
+// CONFLICT with its reason when it refused. The workflow writes the audit
+// row (naming the caller) with the change itself, so nothing is audited
+// that did not happen.
+func (h *handlers) steer(c *gin.Context, update string, okStatus int, req workflows.SteerRequest) {
 	camp, ok := h.loadCampaign(c)
 	if !ok {
 		return
 	}
-	okStatus := false
-	for _, s := range allowed {
-		okStatus = okStatus || camp.Status == s
-	}
-	if !okStatus {
-		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "campaign is " + camp.Status + "; " + signal + " is not possible now",
-			Details: map[string]any{"status": camp.Status}})
-		return
-	}
-	if err := h.temporal.SignalWorkflow(c.Request.Context(), camp.WorkflowID, "", signal, arg); err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the campaign's workflow has ended"})
+	req.Actor, req.RequestID = principal(c).Actor(), requestID(c)
+	var res workflows.SteerResult
+	err := h.updateWorkflow(c.Request.Context(), camp.WorkflowID, update, "start_at", req, &res)
+	if errors.Is(err, temporalx.ErrWorkflowGone) {
+		// The workflow is done with this campaign: its row says how it
+		// ended, and its audit log whether this very request did it (the
+		// workflow can carry an Update out in a task that then fails
+		// because the workflow was completing: the action stands, the
+		// Update's answer is lost, and the workflow is closed by the time
+		// it is asked again).
+		ctx := c.Request.Context()
+		if cur, gerr := h.store.GetCampaign(ctx, nil, camp.ID); gerr == nil {
+			camp = cur
+		}
+		action := "campaign." + strings.ReplaceAll(update, "-", "_")
+		if done, aerr := h.store.Audited(ctx, "campaign", camp.ID.String(), action, req.RequestID); aerr == nil && done {
+			c.JSON(okStatus, workflows.SteerResult{CampaignID: camp.ID.String(), Action: update, Status: camp.Status, StartAt: camp.StartAt})
 			return
 		}
-		h.fail(c, unavailable("could not signal the campaign workflow", err))
-		return
+		err = &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "campaign is " + camp.Status + "; " + update + " is not possible now",
+			Details: map[string]any{"status": camp.Status}}
 	}
-	if details == nil {
-		details = map[string]any{}
-	}
-	details["request_id"] = requestID(c)
-	if err := store.LogActivity(c.Request.Context(), h.store.Pool, store.Activity{ClientID: &camp.ClientID, Actor: principal(c).Actor(),
-		Action: action, Entity: "campaign", EntityID: camp.ID.String(), Details: details}); err != nil {
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"campaign_id": camp.ID, "workflow_id": camp.WorkflowID, "signal": signal})
+	Logger(c).Info("campaign steered", zap.String("campaign_id", camp.ID.String()), zap.String("update", update), zap.String("status", res.Status))
+	c.JSON(okStatus, res)
 }
 
 // terminal statuses: the workflow has ended (or will not change by itself),
@@ -473,9 +472,4 @@ func terminal(status string) bool {
 		return true
 	}
 	return false
-}
-
-func isFK(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }

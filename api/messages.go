@@ -101,9 +101,8 @@ func (h *handlers) generateMessage(c *gin.Context) {
 		return
 	}
 	requestID := uuid.NewString()
-	now := time.Now()
-	dec, err := h.store.ReserveGeneration(ctx, requestID, clientID, p.TokenID, h.drafting.Limits, now)
-	if isFK(err) {
+	dec, err := h.store.ReserveGeneration(ctx, requestID, clientID, p.TokenID, h.drafting.Limits)
+	if errors.Is(err, store.ErrNotFound) {
 		h.fail(c, InvalidField("client_id", "client_id names no client"))
 		return
 	}
@@ -116,7 +115,7 @@ func (h *handlers) generateMessage(c *gin.Context) {
 	c.Header("X-RateLimit-Reset", strconv.FormatInt(dec.Reset.Unix(), 10))
 	c.Header("X-RateLimit-Scope", dec.Scope)
 	if !dec.Allowed {
-		retry := int(math.Ceil(dec.Reset.Sub(now).Seconds()))
+		retry := int(math.Ceil(dec.Reset.Sub(dec.Now).Seconds()))
 		if retry < 1 {
 			retry = 1
 		}

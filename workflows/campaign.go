@@ -3,6 +3,8 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -13,14 +15,53 @@ import (
 	"github.com/nurture-sms/nurture/internal/store"
 )
 
-// Names of the campaign workflow's messages (usable from the Temporal UI
-// and `temporal workflow signal/query`).
+// Names of the campaign workflow's messages. The steering actions are
+// Updates with validators (usable from the Temporal UI and `temporal
+// workflow update execute --name cancel`): the caller learns at once whether
+// the workflow took the action and gets the workflow's own verdict. The
+// signals of the same names are what workflows started before Updates (v0
+// histories) listened to; they are still read where those workflows read
+// them, and nothing sends them any more.
 const (
-	SignalReschedule      = "reschedule"
-	SignalCancel          = "cancel"
-	SignalRetryActivation = "retry-activation"
+	UpdateReschedule      = "reschedule"
+	UpdateCancel          = "cancel"
+	UpdateRetryActivation = "retry-activation"
 	QueryProgress         = "progress"
+
+	// Legacy signal names (v0).
+	SignalReschedule      = UpdateReschedule
+	SignalCancel          = UpdateCancel
+	SignalRetryActivation = UpdateRetryActivation
 )
+
+// SteerRequest is the argument of every campaign Update. Actor and
+// RequestID name who asked (the audit row the workflow writes names them);
+// an operator in the Temporal UI may leave them out. StartAt is the new
+// start of a reschedule.
+type SteerRequest struct {
+	Actor     string     `json:"actor,omitempty"`
+	RequestID string     `json:"request_id,omitempty"`
+	StartAt   *time.Time `json:"start_at,omitempty"`
+}
+
+// SteerResult is the workflow's verdict on an Update it carried out.
+type SteerResult struct {
+	CampaignID string     `json:"campaign_id"`
+	Action     string     `json:"action"`
+	Status     string     `json:"status"`
+	StartAt    *time.Time `json:"start_at,omitempty"`
+}
+
+// steerReq is an accepted Update waiting for the main loop, which alone
+// changes the campaign's state; its handler returns once done is set.
+type steerReq struct {
+	taken bool // being carried out: no longer refused as stale
+	kind  string
+	in    SteerRequest
+	done  bool
+	res   SteerResult
+	err   error
+}
 
 // CampaignWorkflowID is the workflow ID of a campaign.
 func CampaignWorkflowID(campaignID string) string { return "campaign/" + campaignID }
@@ -110,6 +151,10 @@ type campaignWF struct {
 	cancelCh  workflow.ReceiveChannel
 	retryCh   workflow.ReceiveChannel
 	cancelled bool
+	// Accepted Updates, oldest first, and the channel that wakes the main
+	// loop when one arrives (no commands: v0 histories replay unchanged).
+	reqs []*steerReq
+	wake workflow.Channel
 }
 
 func (w *campaignWF) setup(ctx workflow.Context) error {
@@ -139,7 +184,136 @@ func (w *campaignWF) setup(ctx workflow.Context) error {
 	w.reschedCh = workflow.GetSignalChannel(ctx, SignalReschedule)
 	w.cancelCh = workflow.GetSignalChannel(ctx, SignalCancel)
 	w.retryCh = workflow.GetSignalChannel(ctx, SignalRetryActivation)
+	w.wake = workflow.NewBufferedChannel(ctx, 1)
+	for _, kind := range []string{UpdateCancel, UpdateReschedule, UpdateRetryActivation} {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, kind,
+			func(ctx workflow.Context, in SteerRequest) (SteerResult, error) { return w.submit(ctx, kind, in) },
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in SteerRequest) error {
+				return w.validate(kind, in, workflow.Now(ctx))
+			}})
+		if err != nil {
+			return err
+		}
+	}
 	return workflow.SetQueryHandler(ctx, QueryProgress, func() (CampaignProgress, error) { return w.p, nil })
+}
+
+// cancellable are the statuses a cancel can still stop.
+func cancellable(status string) bool {
+	switch status {
+	case "", // starting: the row is being loaded; the cancel is carried out right after
+		campaign.StatusScheduled, campaign.StatusActivating, campaign.StatusFailedActivation, campaign.StatusEnrolling:
+		return true
+	}
+	return false
+}
+
+// validate is every Update's validator: it refuses, with the reason, what
+// the campaign cannot do now. A refused Update leaves no trace in history.
+func (w *campaignWF) validate(kind string, in SteerRequest, now time.Time) error {
+	for _, r := range w.reqs {
+		switch {
+		case r.kind == UpdateCancel:
+			return temporal.NewApplicationError("the campaign is being cancelled", ErrTypeRefused)
+		case r.kind == kind:
+			return temporal.NewApplicationError("a "+kind+" of this campaign is already in progress", ErrTypeRefused)
+		}
+	}
+	st := w.p.Status
+	if st == "" {
+		st = "starting"
+	}
+	switch kind {
+	case UpdateCancel:
+		if !cancellable(w.p.Status) {
+			return temporal.NewApplicationError("campaign is "+st+"; cancel is not possible now", ErrTypeRefused)
+		}
+	case UpdateReschedule:
+		if st != campaign.StatusScheduled {
+			return temporal.NewApplicationError("campaign is "+st+"; only a scheduled campaign can be rescheduled", ErrTypeRefused)
+		}
+		if in.StartAt == nil {
+			return temporal.NewApplicationError("start_at is required", ErrTypeInvalid)
+		}
+		if err := campaign.ValidateStartAt(in.StartAt, now); err != nil {
+			return temporal.NewApplicationError(err.Error(), ErrTypeInvalid)
+		}
+	case UpdateRetryActivation:
+		if st != campaign.StatusFailedActivation {
+			return temporal.NewApplicationError("campaign is "+st+"; retry-activation is only possible after a failed activation", ErrTypeRefused)
+		}
+	}
+	return nil
+}
+
+// Error types of refused Updates (the API answers 409 and 400; they are
+// temporalx.ErrTypeRefused and ErrTypeInvalid, which a test keeps equal).
+const (
+	ErrTypeRefused = "Refused"
+	ErrTypeInvalid = "InvalidInput"
+)
+
+// submit queues an accepted Update for the main loop and returns its verdict.
+func (w *campaignWF) submit(ctx workflow.Context, kind string, in SteerRequest) (SteerResult, error) {
+	if in.Actor == "" {
+		in.Actor = "temporal:operator"
+	}
+	r := &steerReq{kind: kind, in: in}
+	w.reqs = append(w.reqs, r)
+	w.wake.SendAsync(nil)
+	if err := workflow.Await(ctx, func() bool { return r.done }); err != nil {
+		return SteerResult{}, err
+	}
+	return r.res, r.err
+}
+
+// refuseStale answers the queued Updates the campaign's status no longer
+// allows (a reschedule whose timer fired first, a retry after a cancel).
+func (w *campaignWF) refuseStale() {
+	for _, r := range slices.Clone(w.reqs) {
+		if r.taken {
+			continue
+		}
+		if (r.kind == UpdateReschedule && w.p.Status != campaign.StatusScheduled) ||
+			(r.kind == UpdateRetryActivation && w.p.Status != campaign.StatusFailedActivation) {
+			w.answer(r, temporal.NewApplicationError("campaign is "+w.p.Status+"; "+r.kind+" is not possible now", ErrTypeRefused))
+		}
+	}
+}
+
+// answer settles a queued Update.
+func (w *campaignWF) answer(r *steerReq, err error) {
+	r.done, r.err = true, err
+	r.res = SteerResult{CampaignID: w.in.CampaignID, Action: r.kind, Status: w.p.Status, StartAt: w.p.StartAt}
+	w.reqs = slices.DeleteFunc(w.reqs, func(x *steerReq) bool { return x == r })
+}
+
+// refuseAll answers every queued Update with the campaign's state: the
+// workflow is about to end (or moved on) and cannot do them.
+func (w *campaignWF) refuseAll(why string) {
+	for len(w.reqs) > 0 {
+		r := w.reqs[0]
+		w.answer(r, temporal.NewApplicationError("campaign is "+w.p.Status+"; "+r.kind+" is not possible now"+why, ErrTypeRefused))
+	}
+}
+
+// finish ends the workflow: every Update still queued is refused, and the
+// handlers are given the chance to return before the run closes.
+func (w *campaignWF) finish(ctx workflow.Context) error {
+	w.refuseAll("")
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// pending takes the queued Update of that kind, if any, for the main loop
+// to carry out.
+func (w *campaignWF) pending(kind string) *steerReq {
+	for _, r := range w.reqs {
+		if r.kind == kind {
+			r.taken = true
+			return r
+		}
+	}
+	return nil
 }
 
 func localCtx(ctx workflow.Context) workflow.Context {
@@ -163,7 +337,7 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 				log.Warn("campaign row never appeared; ending without side effects", "campaign_id", w.in.CampaignID)
 				w.p.Status = campaign.StatusOrphaned
-				return w.result(), nil
+				return w.result(), w.finish(ctx)
 			}
 			return nil, err
 		}
@@ -184,6 +358,9 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 			var can bool
 			can, err = w.enroll(ctx)
 			if err == nil && can {
+				if err := w.finish(ctx); err != nil {
+					return nil, err
+				}
 				in := w.in
 				st := w.p
 				st.Runs++
@@ -191,7 +368,7 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
 			}
 		default: // active, no_eligible_leads, cancelled, orphaned
-			return w.result(), nil
+			return w.result(), w.finish(ctx)
 		}
 		if err != nil {
 			return nil, err
@@ -203,24 +380,77 @@ func (w *campaignWF) result() *CampaignResult {
 	return &CampaignResult{Status: w.p.Status, EnrollmentStatus: w.p.EnrollmentStatus, Enrolled: w.p.Enrolled}
 }
 
-// setStatus records the status in the database and the search attribute.
-func (w *campaignWF) setStatus(ctx workflow.Context, status, lastError string) error {
+// setStatus records the status in the database and the search attribute;
+// audit, when set, is written in the same transaction (an Update's action).
+func (w *campaignWF) setStatus(ctx workflow.Context, status, lastError string, audit *activities.Audit) error {
 	w.p.Status, w.p.LastError = status, lastError
+	w.refuseStale()
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.SetStatus, activities.SetStatusInput{
-		CampaignID: w.in.CampaignID, Status: status, LastError: lastError, StartAt: w.p.StartAt,
+		CampaignID: w.in.CampaignID, Status: status, LastError: lastError, StartAt: w.p.StartAt, Audit: audit,
 	}).Get(ctx, nil); err != nil {
 		return err
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(status))
 }
 
-func (w *campaignWF) doCancel(ctx workflow.Context) error {
+// doCancel cancels the campaign and frees its leads. by is the cancel
+// Update being carried out (nil for a v0 signal, whose audit row the API
+// wrote); it is answered once the cancel is committed.
+func (w *campaignWF) doCancel(ctx workflow.Context, by *steerReq) error {
 	w.cancelled = true
 	w.p.Status = campaign.StatusCancelled
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.Cancel, w.in.CampaignID).Get(ctx, nil); err != nil {
+	in := activities.CancelInput{CampaignID: w.in.CampaignID}
+	if by != nil {
+		in.Audit = w.audit(by)
+	}
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.Cancel, in).Get(ctx, nil); err != nil {
+		if by != nil {
+			w.answer(by, err)
+		}
 		return err
 	}
-	return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusCancelled))
+	err := workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusCancelled))
+	if by != nil {
+		w.answer(by, nil)
+	}
+	return err
+}
+
+func (w *campaignWF) audit(r *steerReq) *activities.Audit {
+	a := &activities.Audit{Actor: r.in.Actor, Action: "campaign." + strings.ReplaceAll(r.kind, "-", "_"), RequestID: r.in.RequestID}
+	if r.in.StartAt != nil {
+		a.Details = map[string]any{"start_at": r.in.StartAt.UTC()}
+	}
+	return a
+}
+
+// takeCancel carries out a queued cancel Update, if there is one.
+func (w *campaignWF) takeCancel(ctx workflow.Context) (bool, error) {
+	r := w.pending(UpdateCancel)
+	if r == nil {
+		return false, nil
+	}
+	return true, w.doCancel(ctx, r)
+}
+
+// awaitOrCancel waits for f while carrying out a cancel Update the moment
+// it arrives (v0 histories have none, so their commands are unchanged). It
+// reports whether the campaign was cancelled meanwhile; f is then abandoned
+// (the database refuses whatever it still tries, see store.CancelCampaign).
+func (w *campaignWF) awaitOrCancel(ctx workflow.Context, f workflow.Future) (bool, error) {
+	for {
+		w.refuseStale()
+		if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
+			return cancelled, err
+		}
+		if f.IsReady() {
+			return false, nil
+		}
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(f, func(workflow.Future) {})
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+		sel.Select(ctx)
+	}
 }
 
 // waitForStart sleeps on a durable timer until start_at; reschedule re-arms it.
@@ -228,22 +458,23 @@ func (w *campaignWF) waitForStart(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
 	for {
 		if w.p.StartAt == nil || !w.p.StartAt.After(workflow.Now(ctx)) {
-			return w.setStatus(ctx, campaign.StatusActivating, "")
+			return w.setStatus(ctx, campaign.StatusActivating, "", nil)
 		}
 		tctx, cancelTimer := workflow.WithCancel(ctx)
 		timer := workflow.NewTimer(tctx, w.p.StartAt.Sub(workflow.Now(ctx)))
 		fired := false
 		var sig RescheduleSignal
-		gotResched, gotCancel := false, false
+		gotResched, gotCancel, gotUpdate := false, false, false
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired = f.Get(ctx, nil) == nil })
 		sel.AddReceive(w.reschedCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); gotResched = true })
 		sel.AddReceive(w.cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); gotCancel = true })
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil); gotUpdate = true })
 		sel.Select(ctx)
 		cancelTimer()
 		switch {
 		case gotCancel:
-			return w.doCancel(ctx)
+			return w.doCancel(ctx, nil)
 		case gotResched:
 			if !sig.StartAt.After(workflow.Now(ctx)) {
 				log.Warn("reschedule ignored: start_at is not in the future", "start_at", sig.StartAt)
@@ -251,8 +482,21 @@ func (w *campaignWF) waitForStart(ctx workflow.Context) error {
 			}
 			t := sig.StartAt.UTC()
 			w.p.StartAt = &t
-			if err := w.setStatus(ctx, campaign.StatusScheduled, ""); err != nil {
+			if err := w.setStatus(ctx, campaign.StatusScheduled, "", nil); err != nil {
 				return err
+			}
+		case gotUpdate:
+			if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
+				return err
+			}
+			if r := w.pending(UpdateReschedule); r != nil {
+				t := r.in.StartAt.UTC()
+				w.p.StartAt = &t
+				err := w.setStatus(ctx, campaign.StatusScheduled, "", w.audit(r))
+				w.answer(r, err)
+				if err != nil {
+					return err
+				}
 			}
 		case fired:
 			// loop: the check at the top starts activation
@@ -272,7 +516,11 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 		RetryPolicy:         w.in.ActivationRetry,
 	})
 	var matched int
-	err := workflow.ExecuteLocalActivity(actx, ca.Activate, w.in.CampaignID).Get(ctx, &matched)
+	f := workflow.ExecuteLocalActivity(actx, ca.Activate, w.in.CampaignID)
+	if cancelled, err := w.awaitOrCancel(ctx, f); cancelled || err != nil {
+		return err
+	}
+	err := f.Get(ctx, &matched)
 	w.p.ActivationTries++
 	if err == nil {
 		w.p.Matched = matched
@@ -280,7 +528,7 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 		return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusEnrolling))
 	}
 	msg := rootMessage(err)
-	if err := w.setStatus(ctx, campaign.StatusFailedActivation, msg); err != nil {
+	if err := w.setStatus(ctx, campaign.StatusFailedActivation, msg, nil); err != nil {
 		return err
 	}
 	if err := w.alert(ctx, "campaign.activation_failed", "error",
@@ -292,16 +540,29 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 }
 
 func (w *campaignWF) waitForRetry(ctx workflow.Context) error {
-	retry, cancel := false, false
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(w.retryCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); retry = true })
-	sel.AddReceive(w.cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); cancel = true })
-	sel.Select(ctx)
-	if cancel {
-		return w.doCancel(ctx)
+	for {
+		retry, cancel, update := false, false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.retryCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); retry = true })
+		sel.AddReceive(w.cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); cancel = true })
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil); update = true })
+		sel.Select(ctx)
+		switch {
+		case cancel:
+			return w.doCancel(ctx, nil)
+		case retry:
+			return w.setStatus(ctx, campaign.StatusActivating, w.p.LastError, nil)
+		case update:
+			if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
+				return err
+			}
+			if r := w.pending(UpdateRetryActivation); r != nil {
+				err := w.setStatus(ctx, campaign.StatusActivating, w.p.LastError, w.audit(r))
+				w.answer(r, err)
+				return err
+			}
+		}
 	}
-	_ = retry
-	return w.setStatus(ctx, campaign.StatusActivating, w.p.LastError)
 }
 
 // enroll runs enrollment chunks; it reports true when the workflow should
@@ -315,16 +576,23 @@ func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 	for chunks := 0; ; chunks++ {
 		// A cancel that arrived meanwhile wins.
 		if w.cancelCh.ReceiveAsync(nil) {
-			return false, w.doCancel(ctx)
+			return false, w.doCancel(ctx, nil)
 		}
 		w.drainIgnored(ctx)
 		if chunks >= w.in.MaxChunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return true, nil
 		}
-		var res activities.EnrollResult
-		if err := workflow.ExecuteActivity(actx, ca.EnrollChunk, activities.EnrollInput{
+		cctx, stop := workflow.WithCancel(actx)
+		f := workflow.ExecuteActivity(cctx, ca.EnrollChunk, activities.EnrollInput{
 			CampaignID: w.in.CampaignID, Cursors: w.p.Cursors, Streams: w.in.Streams, BatchSize: w.in.BatchSize, Budget: w.in.ChunkBudget,
-		}).Get(ctx, &res); err != nil {
+		})
+		cancelled, err := w.awaitOrCancel(ctx, f)
+		if cancelled || err != nil {
+			stop() // the chunk stops at its next heartbeat; its batches see the campaign cancelled
+			return false, err
+		}
+		var res activities.EnrollResult
+		if err := f.Get(ctx, &res); err != nil {
 			return false, err
 		}
 		w.p.Chunks++
@@ -332,7 +600,7 @@ func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 		w.p.Cursors = res.Cursors
 		if res.Stopped {
 			// Cancelled through the database (a cancel signal is on its way).
-			return false, w.doCancel(ctx)
+			return false, w.doCancel(ctx, nil)
 		}
 		if res.Done || res.Capped {
 			return false, w.finalize(ctx)
@@ -362,6 +630,9 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(fin.Status)); err != nil {
 		return err
 	}
+	// The campaign is settled: a cancel that arrived during the last step is
+	// refused now, with the state it found (never accepted and dropped).
+	w.refuseAll(fmt.Sprintf(" (enrollment finished with %d leads)", fin.Enrolled))
 	if fin.Status == campaign.StatusActive {
 		w.writeBack(ctx)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -96,12 +97,13 @@ func TestCampaignRescheduleRearmsTimer(t *testing.T) {
 	})
 	enrollOnce(env, 1)
 	env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, Enrolled: 1}, nil)
+	var past, future *updateOutcome
 	env.RegisterDelayedCallback(func() {
-		// A past time is ignored, a future one re-arms the timer.
-		env.SignalWorkflow(workflows.SignalReschedule, workflows.RescheduleSignal{StartAt: env.Now().Add(-time.Minute)})
+		// A past time is refused by the validator, a future one re-arms the timer.
+		past = sendUpdate(env, workflows.UpdateReschedule, workflows.SteerRequest{Actor: "token:a", StartAt: ptr(env.Now().Add(-time.Minute))})
 	}, 5*time.Minute)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(workflows.SignalReschedule, workflows.RescheduleSignal{StartAt: later})
+		future = sendUpdate(env, workflows.UpdateReschedule, workflows.SteerRequest{Actor: "token:a", StartAt: &later})
 	}, 10*time.Minute)
 	var progressAt20m workflows.CampaignProgress
 	env.RegisterDelayedCallback(func() {
@@ -115,6 +117,30 @@ func TestCampaignRescheduleRearmsTimer(t *testing.T) {
 	require.Equal(t, campaign.StatusScheduled, progressAt20m.Status)
 	require.True(t, progressAt20m.StartAt.Equal(later))
 	require.False(t, activatedAt.Before(later), "activated at %v, rescheduled to %v", activatedAt, later)
+	require.ErrorContains(t, past.rejected, "start_at must be in the future")
+	require.False(t, past.accepted)
+	require.True(t, future.completed)
+	require.NoError(t, future.err)
+	require.Equal(t, campaign.StatusScheduled, future.result.Status)
+	require.True(t, future.result.StartAt.Equal(later))
+}
+
+// A v0 workflow (started before Updates) still obeys the signals it was
+// started with.
+func TestCampaignLegacyCancelSignalWhileScheduled(t *testing.T) {
+	env := newEnv(t)
+	start := env.Now().Add(24 * time.Hour)
+	statuses(env)
+	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusScheduled, StartAt: &start}, nil)
+	env.OnActivity(ca.Cancel, mock.Anything, activities.CancelInput{CampaignID: campID}).Return(nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalCancel, nil) }, time.Hour)
+
+	env.ExecuteWorkflow(workflows.Campaign, input(&start))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCancelled, res.Status)
+	env.AssertExpectations(t)
 }
 
 func TestCampaignCancelWhileScheduled(t *testing.T) {
@@ -122,8 +148,13 @@ func TestCampaignCancelWhileScheduled(t *testing.T) {
 	start := env.Now().Add(24 * time.Hour)
 	statuses(env)
 	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusScheduled, StartAt: &start}, nil)
-	env.OnActivity(ca.Cancel, mock.Anything, campID).Return(nil).Once()
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalCancel, nil) }, time.Hour)
+	var cancelIn activities.CancelInput
+	env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CancelInput) error { cancelIn = in; return nil }).Once()
+	var first, second *updateOutcome
+	env.RegisterDelayedCallback(func() {
+		first = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{Actor: "token:alice", RequestID: "r1"})
+		second = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{Actor: "token:bob", RequestID: "r2"})
+	}, time.Hour)
 
 	env.ExecuteWorkflow(workflows.Campaign, input(&start))
 	require.NoError(t, env.GetWorkflowError())
@@ -132,6 +163,14 @@ func TestCampaignCancelWhileScheduled(t *testing.T) {
 	require.Equal(t, campaign.StatusCancelled, res.Status)
 	env.AssertNotCalled(t, "Activate", mock.Anything, mock.Anything)
 	env.AssertExpectations(t)
+	// One verdict each: the first carried out (and audited as alice's), the second refused.
+	require.True(t, first.completed)
+	require.NoError(t, first.err)
+	require.Equal(t, campaign.StatusCancelled, first.result.Status)
+	require.ErrorContains(t, second.rejected, "being cancelled")
+	require.Equal(t, "token:alice", cancelIn.Audit.Actor)
+	require.Equal(t, "campaign.cancel", cancelIn.Audit.Action)
+	require.Equal(t, "r1", cancelIn.Audit.RequestID)
 }
 
 func TestCampaignActivationFailureAlertsThenRetrySucceeds(t *testing.T) {
@@ -155,13 +194,18 @@ func TestCampaignActivationFailureAlertsThenRetrySucceeds(t *testing.T) {
 	enrollOnce(env, 5)
 	env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, Enrolled: 5}, nil)
 	var whileFailed workflows.CampaignProgress
+	var early, retry *updateOutcome
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(workflows.QueryProgress)
 		require.NoError(t, err)
 		require.NoError(t, v.Get(&whileFailed))
 		healthy = true
-		env.SignalWorkflow(workflows.SignalRetryActivation, nil)
+		retry = sendUpdate(env, workflows.UpdateRetryActivation, workflows.SteerRequest{Actor: "token:a"})
 	}, time.Hour)
+	env.RegisterDelayedCallback(func() {
+		// Still activating (under the retry policy): nothing to retry yet.
+		early = sendUpdate(env, workflows.UpdateRetryActivation, workflows.SteerRequest{})
+	}, 0)
 
 	env.ExecuteWorkflow(workflows.Campaign, input(nil))
 	require.NoError(t, env.GetWorkflowError())
@@ -174,6 +218,9 @@ func TestCampaignActivationFailureAlertsThenRetrySucceeds(t *testing.T) {
 	var res workflows.CampaignResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, campaign.StatusActive, res.Status)
+	require.ErrorContains(t, early.rejected, "only possible after a failed activation")
+	require.NoError(t, retry.err)
+	require.Equal(t, campaign.StatusActivating, retry.result.Status)
 }
 
 func TestCampaignCancelWhileFailed(t *testing.T) {
@@ -182,9 +229,11 @@ func TestCampaignCancelWhileFailed(t *testing.T) {
 	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusActivating}, nil)
 	env.OnActivity(ca.Activate, mock.Anything, campID).Return(0, errors.New("boom"))
 	env.OnActivity(al.SendAlert, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(ca.Cancel, mock.Anything, campID).Return(nil).Once()
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalCancel, nil) }, time.Hour)
+	env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(nil).Once()
+	var c *updateOutcome
+	env.RegisterDelayedCallback(func() { c = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{}) }, time.Hour)
 	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, c.err)
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.CampaignResult
 	require.NoError(t, env.GetWorkflowResult(&res))
@@ -285,7 +334,8 @@ func TestCampaignOrphanEndsWithoutSideEffects(t *testing.T) {
 	env.AssertNotCalled(t, "Activate", mock.Anything, mock.Anything)
 }
 
-// A cancel during enrollment stops before the next chunk.
+// A cancel Update during enrollment is carried out at once, while the chunk
+// still runs (its batches then find the campaign cancelled).
 func TestCampaignCancelDuringEnrollment(t *testing.T) {
 	env := newEnv(t)
 	statuses(env)
@@ -296,12 +346,109 @@ func TestCampaignCancelDuringEnrollment(t *testing.T) {
 		chunks++
 		return activities.EnrollResult{Total: chunks, Cursors: []string{"c"}}, nil
 	}).After(time.Minute)
-	env.OnActivity(ca.Cancel, mock.Anything, campID).Return(nil).Once()
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalCancel, nil) }, 150*time.Second)
+	env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(nil).Once()
+	var c *updateOutcome
+	var cancelledAt time.Time
+	env.RegisterDelayedCallback(func() { c = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{Actor: "token:a"}) }, 150*time.Second)
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(func(temporal.SearchAttributes) error {
+		cancelledAt = env.Now()
+		return nil
+	}).Maybe()
+	start := env.Now()
 	env.ExecuteWorkflow(workflows.Campaign, input(nil))
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.CampaignResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, campaign.StatusCancelled, res.Status)
-	require.LessOrEqual(t, chunks, 3)
+	require.Equal(t, 2, chunks, "two chunks done, the third running when the cancel came")
+	require.NoError(t, c.err)
+	require.Equal(t, campaign.StatusCancelled, c.result.Status)
+	require.Less(t, cancelledAt.Sub(start), 170*time.Second, "cancelled without waiting for the running chunk")
+}
+
+// A cancel that arrives while the last chunk runs stops the campaign; one
+// that arrives while the finished enrollment is being settled is refused
+// with the campaign's state. Never accepted and then dropped.
+func TestCampaignCancelRacingTheLastChunkGetsAVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		want string
+	}{
+		{"during the last chunk", 30 * time.Second, campaign.StatusCancelled},
+		{"while enrollment is settled", 75 * time.Second, campaign.StatusActive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			statuses(env)
+			env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusActivating}, nil)
+			env.OnActivity(ca.Activate, mock.Anything, campID).Return(10, nil)
+			env.OnActivity(ca.EnrollChunk, mock.Anything, mock.Anything).Return(activities.EnrollResult{Total: 10, Done: true}, nil).After(time.Minute)
+			env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, Enrolled: 10}, nil).After(30 * time.Second).Maybe()
+			env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(nil).Maybe()
+			var c *updateOutcome
+			env.RegisterDelayedCallback(func() { c = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{}) }, tc.at)
+			env.ExecuteWorkflow(workflows.Campaign, input(nil))
+			require.NoError(t, env.GetWorkflowError())
+			var res workflows.CampaignResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			require.Equal(t, tc.want, res.Status)
+			require.NotNil(t, c)
+			require.True(t, c.accepted)
+			require.True(t, c.completed, "every accepted update gets a verdict")
+			if tc.want == campaign.StatusCancelled {
+				require.NoError(t, c.err)
+				require.Equal(t, campaign.StatusCancelled, c.result.Status)
+				return
+			}
+			require.ErrorContains(t, c.err, "campaign is active")
+		})
+	}
+}
+
+// updateOutcome is what the test environment reported for an Update.
+type updateOutcome struct {
+	rejected  error
+	accepted  bool
+	completed bool
+	err       error
+	result    workflows.SteerResult
+}
+
+func sendUpdate(env *testsuite.TestWorkflowEnvironment, name string, req workflows.SteerRequest) *updateOutcome {
+	o := &updateOutcome{}
+	env.UpdateWorkflow(name, uuid.NewString(), &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { o.rejected = err },
+		OnAccept: func() { o.accepted = true },
+		OnComplete: func(v interface{}, err error) {
+			o.completed, o.err = true, err
+			if r, ok := v.(workflows.SteerResult); ok {
+				o.result = r
+			}
+		},
+	}, req)
+	return o
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A cancel that arrives before the workflow has loaded its campaign is
+// carried out right after the load.
+func TestCampaignCancelBeforeLoad(t *testing.T) {
+	env := newEnv(t)
+	statuses(env)
+	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusActivating}, nil).After(time.Second)
+	env.OnActivity(ca.Activate, mock.Anything, campID).Return(10, nil).Maybe()
+	env.OnActivity(ca.EnrollChunk, mock.Anything, mock.Anything).Return(activities.EnrollResult{Total: 10, Done: true}, nil).Maybe()
+	env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, Enrolled: 10}, nil).Maybe()
+	env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(nil).Once()
+	var c *updateOutcome
+	env.RegisterDelayedCallback(func() { c = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{}) }, 100*time.Millisecond)
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCancelled, res.Status)
+	require.NoError(t, c.err)
+	require.Equal(t, campaign.StatusCancelled, c.result.Status)
 }

@@ -33,3 +33,15 @@ func LogActivity(ctx context.Context, q Querier, a Activity) error {
 	}
 	return nil
 }
+
+// Audited says whether the audit log holds the action on the entity done
+// for the API request requestID.
+func (s *Store) Audited(ctx context.Context, entity, entityID, action, requestID string) (bool, error) {
+	if requestID == "" {
+		return false, nil
+	}
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM activity_log WHERE entity = $1 AND entity_id = $2 AND action = $3
+		AND details->>'request_id' = $4)`, entity, entityID, action, requestID).Scan(&ok)
+	return ok, err
+}

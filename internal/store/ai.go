@@ -11,7 +11,7 @@ import (
 
 // RateLimits are the AI drafting quotas.
 type RateLimits struct {
-	PerUser      int           // per token
+	PerUser      int           // per token, across every client
 	UserWindow   time.Duration // e.g. 1h
 	PerClient    int
 	ClientWindow time.Duration // e.g. 24h
@@ -25,43 +25,50 @@ type RateDecision struct {
 	Remaining int
 	Reset     time.Time // when the oldest counted request leaves the window
 	Scope     string    // "user" or "client"
+	Now       time.Time // the database's clock when the decision was taken
 }
 
 // ReserveGeneration counts the caller's recent requests and, when both the
-// user's and the client's quota have room, reserves one by inserting the
-// ledger row, all under a per-client advisory lock held to commit: any
-// number of API instances sharing the database see one exact count.
-func (s *Store) ReserveGeneration(ctx context.Context, requestID string, clientID uuid.UUID, tokenID uuid.UUID, l RateLimits, now time.Time) (RateDecision, error) {
+// user's quota (a user is a token, counted across every client it drafts
+// for) and the client's quota have room, reserves one by inserting the
+// ledger row. It holds the user's and then the client's advisory lock to
+// commit, and every time is the database's clock, so any number of API
+// instances on any hosts see one exact count.
+func (s *Store) ReserveGeneration(ctx context.Context, requestID string, clientID uuid.UUID, tokenID uuid.UUID, l RateLimits) (RateDecision, error) {
 	var d RateDecision
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('ai-rate:' || $1::text))`, clientID); err != nil {
+		// Always user first, then client: two requests never wait on each other crosswise.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('ai-rate-user:' || $1::text)),
+				pg_advisory_xact_lock(hashtext('ai-rate:' || $2::text))`, tokenID, clientID); err != nil {
 			return err
 		}
 		var userN, clientN int
 		var userOldest, clientOldest *time.Time
-		if err := tx.QueryRow(ctx, `SELECT
-				count(*) FILTER (WHERE token_id = $2 AND created_at > $3),
-				min(created_at) FILTER (WHERE token_id = $2 AND created_at > $3),
-				count(*) FILTER (WHERE created_at > $4),
-				min(created_at) FILTER (WHERE created_at > $4)
-			FROM ai_generations WHERE client_id = $1 AND created_at > $5`,
-			clientID, tokenID, now.Add(-l.UserWindow), now.Add(-l.ClientWindow), now.Add(-max(l.UserWindow, l.ClientWindow))).
-			Scan(&userN, &userOldest, &clientN, &clientOldest); err != nil {
+		err := tx.QueryRow(ctx, `SELECT now(),
+				(SELECT count(*) FROM ai_generations WHERE token_id = $2 AND created_at > now() - $3::interval),
+				(SELECT min(created_at) FROM ai_generations WHERE token_id = $2 AND created_at > now() - $3::interval),
+				(SELECT count(*) FROM ai_generations WHERE client_id = $1 AND created_at > now() - $4::interval),
+				(SELECT min(created_at) FROM ai_generations WHERE client_id = $1 AND created_at > now() - $4::interval)`,
+			clientID, tokenID, l.UserWindow, l.ClientWindow).Scan(&d.Now, &userN, &userOldest, &clientN, &clientOldest)
+		if err != nil {
 			return fmt.Errorf("count generations: %w", err)
 		}
 		userLeft, clientLeft := l.PerUser-userN, l.PerClient-clientN
 		d.Scope, d.Limit, d.Remaining = "user", l.PerUser, userLeft
-		d.Reset = resetAt(userOldest, l.UserWindow, now)
+		d.Reset = resetAt(userOldest, l.UserWindow, d.Now)
 		if clientLeft < userLeft {
 			d.Scope, d.Limit, d.Remaining = "client", l.PerClient, clientLeft
-			d.Reset = resetAt(clientOldest, l.ClientWindow, now)
+			d.Reset = resetAt(clientOldest, l.ClientWindow, d.Now)
 		}
 		if d.Remaining <= 0 {
 			d.Remaining = 0
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO ai_generations (request_id, client_id, token_id, created_at) VALUES ($1, $2, $3, $4)`,
-			requestID, clientID, tokenID, now); err != nil {
+		_, err = tx.Exec(ctx, `INSERT INTO ai_generations (request_id, client_id, token_id) VALUES ($1, $2, $3)`, requestID, clientID, tokenID)
+		if isFKViolation(err) {
+			return ErrNotFound
+		}
+		if err != nil {
 			return fmt.Errorf("reserve generation: %w", err)
 		}
 		d.Allowed = true

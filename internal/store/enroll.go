@@ -109,6 +109,12 @@ var MaxUUID = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x
 func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after, upTo uuid.UUID, batch int) (EnrollBatchResult, error) {
 	var res EnrollBatchResult
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		// Shared with the campaign's other batches, exclusive with its
+		// cancel: taken before the status is read, so a batch that waited
+		// for a cancel sees it.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+campaignLockKey+`)`, campaignID); err != nil {
+			return err
+		}
 		var clientID uuid.UUID
 		var status string
 		var maxLeads *int
@@ -271,7 +277,7 @@ func (s *Store) ActivateCampaign(ctx context.Context, campaignID uuid.UUID) (int
 		case campaign.StatusEnrolling:
 			return nil // a retried activity: already done
 		case campaign.StatusCancelled:
-			return fmt.Errorf("campaign is cancelled")
+			return ErrCancelled
 		}
 		if disabled {
 			return ErrClientDisabled
@@ -291,28 +297,58 @@ func (s *Store) ActivateCampaign(ctx context.Context, campaignID uuid.UUID) (int
 	return matched, err
 }
 
-// SetCampaignStatus records a status (and optionally last_error / start_at).
-func (s *Store) SetCampaignStatus(ctx context.Context, campaignID uuid.UUID, status, lastError string, startAt *time.Time) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE campaigns SET status = $2, last_error = $3, start_at = COALESCE($4, start_at), updated_at = now()
-		WHERE id = $1`, campaignID, status, lastError, startAt)
-	if err != nil {
-		return fmt.Errorf("set campaign status: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+// SetCampaignStatus records a status (and optionally last_error / start_at)
+// and, when audit is set, its audit row in the same transaction (the
+// row's client is the campaign's).
+func (s *Store) SetCampaignStatus(ctx context.Context, campaignID uuid.UUID, status, lastError string, startAt *time.Time, audit *Activity) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var clientID uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE campaigns SET status = $2, last_error = $3, start_at = COALESCE($4, start_at), updated_at = now()
+			WHERE id = $1 RETURNING client_id`, campaignID, status, lastError, startAt).Scan(&clientID)
+		if err != nil {
+			return fmt.Errorf("set campaign status: %w", notFound(err))
+		}
+		return logFor(ctx, tx, clientID, audit)
+	})
 }
 
+// logFor writes audit (if any) as a row of client.
+func logFor(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, audit *Activity) error {
+	if audit == nil {
+		return nil
+	}
+	a := *audit
+	a.ClientID = &clientID
+	return LogActivity(ctx, tx, a)
+}
+
+// ErrCancelled: the campaign was cancelled.
+var ErrCancelled = errors.New("campaign is cancelled")
+
+// campaignLockKey is the campaign's advisory lock ($1 = campaign id):
+// enrollment batches hold it shared, CancelCampaign exclusively, so no
+// batch commits an enrollment after a cancel (a batch that waited reads
+// the cancelled status and stops).
+const campaignLockKey = `2, hashtext($1::text)`
+
 // CancelCampaign marks a campaign cancelled and ends its active
-// enrollments, freeing the leads for other campaigns.
-func (s *Store) CancelCampaign(ctx context.Context, campaignID uuid.UUID) error {
+// enrollments, freeing the leads for other campaigns, with the audit row
+// (if any) in the same transaction. It waits for enrollment batches in
+// flight; none commits after it. Cancelling twice changes nothing.
+func (s *Store) CancelCampaign(ctx context.Context, campaignID uuid.UUID, audit *Activity) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'cancelled', updated_at = now() WHERE id = $1`, campaignID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+campaignLockKey+`)`, campaignID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE campaign_enrollments SET status = 'cancelled' WHERE campaign_id = $1 AND status = 'active'`, campaignID)
-		return err
+		var clientID uuid.UUID
+		if err := tx.QueryRow(ctx, `UPDATE campaigns SET status = 'cancelled', updated_at = now() WHERE id = $1 RETURNING client_id`,
+			campaignID).Scan(&clientID); err != nil {
+			return fmt.Errorf("cancel campaign: %w", notFound(err))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaign_enrollments SET status = 'cancelled' WHERE campaign_id = $1 AND status = 'active'`, campaignID); err != nil {
+			return err
+		}
+		return logFor(ctx, tx, clientID, audit)
 	})
 }
 
