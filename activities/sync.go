@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
-	"github.com/nurture-sms/nurture/internal/airtableemu"
+	"github.com/nurture-sms/nurture/internal/airtablefields"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/tz"
 )
@@ -41,7 +42,72 @@ type Sync struct {
 const (
 	ErrTypeAirtableRejected = "AirtableRejected"
 	ErrTypeIteratorExpired  = "IteratorExpired"
+	// ErrTypeSchema: the table lacks a column the client's mapping names.
+	ErrTypeSchema = "SchemaMismatch"
 )
+
+// fields loads the client's Airtable column mapping.
+func (a *Sync) fields(ctx context.Context, clientID uuid.UUID) (airtablefields.Mapping, error) {
+	cl, err := a.Store.GetClient(ctx, clientID)
+	if err != nil {
+		return airtablefields.Mapping{}, err
+	}
+	m, err := cl.Fields()
+	if err != nil {
+		return m, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchema, err)
+	}
+	return m, nil
+}
+
+// SchemaInput names the table a sync is about to list.
+type SchemaInput struct {
+	ClientID, BaseID, Table string
+}
+
+// CheckSchema reads the base's schema (GET /v0/meta/bases/{base}/tables)
+// and fails, naming them, when the table or a column of the client's
+// mapping is missing: a renamed column must stop the sync, never read as
+// empty (an opt-out as false) for every record.
+func (a *Sync) CheckSchema(ctx context.Context, in SchemaInput) error {
+	clientID, err := parseID("client id", in.ClientID)
+	if err != nil {
+		return err
+	}
+	m, err := a.fields(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	if err := a.pace(ctx, in.BaseID); err != nil {
+		return err
+	}
+	tables, err := a.client().GetBaseSchema(in.BaseID).DoContext(ctx)
+	var he *airtable.HTTPClientError
+	switch {
+	case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+		if perr := a.penalize(ctx, in.BaseID, func() { activity.RecordHeartbeat(ctx) }); perr != nil {
+			return perr
+		}
+		return fmt.Errorf("read schema: %w", err) // retried after the penalty
+	case errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("airtable refused the schema request: %d", he.StatusCode), ErrTypeAirtableRejected, err)
+	case err != nil:
+		return fmt.Errorf("read schema: %w", err)
+	}
+	for _, t := range tables.Tables {
+		if t.Name != in.Table && t.ID != in.Table {
+			continue
+		}
+		cols := make([]string, len(t.Fields))
+		for i, f := range t.Fields {
+			cols[i] = f.Name
+		}
+		if missing := m.Missing(cols); len(missing) > 0 {
+			return temporal.NewNonRetryableApplicationError("table "+strconv.Quote(in.Table)+" has no column for "+strings.Join(missing, ", "), ErrTypeSchema, nil)
+		}
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError("base "+in.BaseID+" has no table "+strconv.Quote(in.Table), ErrTypeSchema, nil)
+}
 
 func (a *Sync) client() *airtable.Client {
 	a.mu.Lock()
@@ -117,7 +183,14 @@ type listPos struct {
 // (upserts are idempotent and the counts are derived from the rows, so they
 // stay exact); other 4xx are not retried.
 func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) {
-	syncID, clientID := uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID)
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return ListResult{}, err
+	}
+	fields, err := a.fields(ctx, clientID)
+	if err != nil {
+		return ListResult{}, err
+	}
 	pos := listPos{Offset: in.Offset}
 	if activity.HasHeartbeatDetails(ctx) {
 		var hb listPos
@@ -224,7 +297,7 @@ func (a *Sync) ListPages(ctx context.Context, in ListInput) (ListResult, error) 
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				recs, invalid := mapRecords(j.f.recs)
+				recs, invalid := mapRecords(j.f.recs, fields)
 				err := a.Store.UpsertLeadPage(ctx, syncID, clientID, recs, invalid)
 				dones <- doneMsg{seq: j.seq, records: len(j.f.recs), err: err}
 			}
@@ -360,11 +433,11 @@ var (
 
 // mapRecords turns Airtable records into leads, setting aside the invalid
 // ones with the reason.
-func mapRecords(in []*airtable.Record) ([]store.LeadRecord, []store.InvalidRecord) {
+func mapRecords(in []*airtable.Record, m airtablefields.Mapping) ([]store.LeadRecord, []store.InvalidRecord) {
 	var out []store.LeadRecord
 	var bad []store.InvalidRecord
 	for _, r := range in {
-		l, reason := mapRecord(r)
+		l, reason := mapRecord(r, m)
 		if reason != "" {
 			bad = append(bad, store.InvalidRecord{RecordID: r.ID, Reason: reason})
 			continue
@@ -374,14 +447,17 @@ func mapRecords(in []*airtable.Record) ([]store.LeadRecord, []store.InvalidRecor
 	return out, bad
 }
 
-func mapRecord(r *airtable.Record) (store.LeadRecord, string) {
+// mapRecord reads one record through the client's mapping. An empty cell
+// is left out of Airtable's answer, so a missing checkbox reads false; the
+// schema check (CheckSchema) makes sure the column itself exists.
+func mapRecord(r *airtable.Record, m airtablefields.Mapping) (store.LeadRecord, string) {
 	str := func(k string) string { s, _ := r.Fields[k].(string); return strings.TrimSpace(s) }
 	boolean := func(k string) bool { b, _ := r.Fields[k].(bool); return b }
 	l := store.LeadRecord{
-		RecordID: r.ID, FirstName: str(airtableemu.FieldFirstName), LastName: str(airtableemu.FieldLastName),
-		Phone: str(airtableemu.FieldPhone), Email: strings.ToLower(str(airtableemu.FieldEmail)), Timezone: str(airtableemu.FieldTimezone),
-		EngagementLevel: strings.ToLower(str(airtableemu.FieldEngagement)), Status: strings.ToLower(str(airtableemu.FieldStatus)),
-		Booked: boolean(airtableemu.FieldBooked), SMSStop: boolean(airtableemu.FieldSMSStop),
+		RecordID: r.ID, FirstName: str(m.FirstName), LastName: str(m.LastName),
+		Phone: str(m.Phone), Email: strings.ToLower(str(m.Email)), Timezone: str(m.Timezone),
+		EngagementLevel: strings.ToLower(str(m.Engagement)), Status: strings.ToLower(str(m.Status)),
+		Booked: boolean(m.Booked), SMSStop: boolean(m.SMSStop),
 	}
 	if r.ID == "" {
 		return l, "record has no id"
@@ -402,7 +478,7 @@ func mapRecord(r *airtable.Record) (store.LeadRecord, string) {
 	if l.EngagementLevel == "" || !engagementLevels[l.EngagementLevel] {
 		l.EngagementLevel = "unknown"
 	}
-	if v, ok := r.Fields[airtableemu.FieldICPScore]; ok && v != nil {
+	if v, ok := r.Fields[m.ICPScore]; ok && v != nil {
 		f, ok := v.(float64)
 		if !ok || f < 0 || f > 100 || f != math.Trunc(f) {
 			return l, "ICP score must be a whole number 0..100"
@@ -410,7 +486,7 @@ func mapRecord(r *airtable.Record) (store.LeadRecord, string) {
 		n := int(f)
 		l.ICPScore = &n
 	}
-	if tags, ok := r.Fields[airtableemu.FieldTags].([]any); ok {
+	if tags, ok := r.Fields[m.Tags].([]any); ok {
 		seen := map[string]bool{}
 		for _, t := range tags {
 			s, _ := t.(string)
@@ -448,7 +524,10 @@ type VerifyResult struct {
 // by id. If any of them still exists, the listing ended early (a truncated
 // or otherwise partial answer), and nothing may be staged.
 func (a *Sync) VerifyMissing(ctx context.Context, in VerifyInput) (VerifyResult, error) {
-	syncID, clientID := uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID)
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return VerifyResult{}, err
+	}
 	ids, total, err := a.Store.MissingSample(ctx, syncID, clientID, in.Sample)
 	if err != nil {
 		return VerifyResult{}, err
@@ -489,19 +568,111 @@ type StageInput struct {
 	SyncID, ClientID string
 }
 
-// CountSync derives exact counts from the rows.
-func (a *Sync) CountSync(ctx context.Context, in StageInput) (store.SyncCounts, error) {
-	return a.Store.CountSync(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID))
+// parseSyncIDs parses a sync's and its client's ids (bad input: not retried).
+func parseSyncIDs(syncID, clientID string) (uuid.UUID, uuid.UUID, error) {
+	s, err := parseID("sync id", syncID)
+	if err != nil {
+		return s, uuid.Nil, err
+	}
+	c, err := parseID("client id", clientID)
+	return s, c, err
 }
 
-// StageMissing soft-deletes the leads the complete listing did not return.
+// CountSync derives exact counts from the rows.
+func (a *Sync) CountSync(ctx context.Context, in StageInput) (store.SyncCounts, error) {
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return store.SyncCounts{}, err
+	}
+	return a.Store.CountSync(ctx, syncID, clientID)
+}
+
+// StageMissing soft-deletes the leads the complete listing did not return
+// (v0: a local activity; StageMissingBatches replaced it).
 func (a *Sync) StageMissing(ctx context.Context, in StageInput) (int, error) {
-	return a.Store.StageMissing(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID))
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return 0, err
+	}
+	return a.Store.StageMissing(ctx, syncID, clientID)
+}
+
+// stagePos is StageMissingBatches' heartbeat.
+type stagePos struct {
+	Orphans int
+	Staged  int
+	Counted bool
+}
+
+// StageMissingBatches soft-deletes the leads the complete listing did not
+// return, 10,000 rows a transaction, heartbeating after each, then closes
+// the staging (count, orphaned runs, one audit row). A retry goes on with
+// what is left; it answers the sync's total.
+func (a *Sync) StageMissingBatches(ctx context.Context, in StageInput) (int, error) {
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return 0, err
+	}
+	var pos stagePos
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &pos)
+	}
+	if !pos.Counted {
+		if pos.Orphans, err = a.Store.CountOrphanedStaged(ctx, syncID, clientID); err != nil {
+			return 0, err
+		}
+		pos.Counted = true
+		activity.RecordHeartbeat(ctx, pos)
+	}
+	for {
+		n, err := a.Store.StageMissingBatch(ctx, syncID, clientID, 10000)
+		if err != nil {
+			return 0, err
+		}
+		pos.Staged += n
+		activity.RecordHeartbeat(ctx, pos)
+		if n == 0 {
+			return a.Store.FinishStaging(ctx, syncID, clientID, pos.Orphans)
+		}
+	}
 }
 
 // LiveLeadCount is the client's live lead count (for the safety threshold).
 func (a *Sync) LiveLeadCount(ctx context.Context, clientID string) (int, error) {
-	return a.Store.LiveLeadCount(ctx, uuid.MustParse(clientID))
+	id, err := parseID("client id", clientID)
+	if err != nil {
+		return 0, err
+	}
+	return a.Store.LiveLeadCount(ctx, id)
+}
+
+// ReviewRef names the DeletionReview of a sync.
+type ReviewRef struct {
+	SyncID, WorkflowID string
+}
+
+// SetReviewWorkflow records the review on the run row.
+func (a *Sync) SetReviewWorkflow(ctx context.Context, in ReviewRef) error {
+	id, err := parseID("sync id", in.SyncID)
+	if err != nil {
+		return err
+	}
+	return a.Store.SetReviewWorkflow(ctx, id, in.WorkflowID)
+}
+
+// DecisionInput is an admin's decision on staged deletions.
+type DecisionInput struct {
+	SyncID, ClientID, Decision, Actor, RequestID string
+	Staged                                       int
+}
+
+// RecordDecision writes the decision on the run and its audit row.
+func (a *Sync) RecordDecision(ctx context.Context, in DecisionInput) error {
+	id, err := parseID("sync id", in.SyncID)
+	if err != nil {
+		return err
+	}
+	return a.Store.RecordDecision(ctx, id, in.Decision, in.Actor, in.RequestID, in.Staged)
 }
 
 // DeleteInput asks to delete a sync's staged leads.
@@ -529,7 +700,10 @@ func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (DeleteResult, 
 	if in.Batch <= 0 || in.Batch > 1000 {
 		in.Batch = 1000
 	}
-	syncID := uuid.MustParse(in.SyncID)
+	syncID, err := parseID("sync id", in.SyncID)
+	if err != nil {
+		return DeleteResult{}, err
+	}
 	var res DeleteResult
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &res) // resume the running totals after a crash
@@ -630,7 +804,11 @@ type RestoreInput struct {
 
 // RestoreStaged un-stages the leads.
 func (a *Sync) RestoreStaged(ctx context.Context, in RestoreInput) (int, error) {
-	return a.Store.RestoreStaged(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID), in.Actor, in.Reason)
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return 0, err
+	}
+	return a.Store.RestoreStaged(ctx, syncID, clientID, in.Actor, in.Reason)
 }
 
 // UpdateRunInput records progress.
@@ -641,7 +819,11 @@ type UpdateRunInput struct {
 
 // UpdateRun writes the run row.
 func (a *Sync) UpdateRun(ctx context.Context, in UpdateRunInput) error {
-	return a.Store.UpdateSyncRun(ctx, uuid.MustParse(in.SyncID), in.Update)
+	id, err := parseID("sync id", in.SyncID)
+	if err != nil {
+		return err
+	}
+	return a.Store.UpdateSyncRun(ctx, id, in.Update)
 }
 
 // CreateRunInput names a new sync run.
@@ -651,7 +833,11 @@ type CreateRunInput struct {
 
 // CreateRun inserts the run row of a re-run.
 func (a *Sync) CreateRun(ctx context.Context, in CreateRunInput) error {
-	return a.Store.CreateSyncRun(ctx, uuid.MustParse(in.SyncID), uuid.MustParse(in.ClientID), in.WorkflowID)
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return err
+	}
+	return a.Store.CreateSyncRun(ctx, syncID, clientID, in.WorkflowID)
 }
 
 // WriteBackInput asks to write a client's pending enrollments to Airtable.
@@ -674,10 +860,17 @@ type WriteBackResult struct {
 // touches the enrollment itself. A record that no longer exists in
 // Airtable is marked skipped.
 func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResult, error) {
-	clientID := uuid.MustParse(in.ClientID)
+	clientID, err := parseID("client id", in.ClientID)
+	if err != nil {
+		return WriteBackResult{}, err
+	}
 	cl, err := a.Store.GetClient(ctx, clientID)
 	if err != nil {
 		return WriteBackResult{}, err
+	}
+	fields, err := cl.Fields()
+	if err != nil {
+		return WriteBackResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchema, err)
 	}
 	if cl.AirtableBaseID == "" {
 		return WriteBackResult{Done: true}, nil
@@ -694,7 +887,7 @@ func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResul
 			res.Done = true
 			return res, nil
 		}
-		err = a.patch(ctx, cl.AirtableBaseID, table, items)
+		err = a.patch(ctx, cl.AirtableBaseID, table, fields, items)
 		switch {
 		case err == nil:
 			if err := a.Store.MarkWrittenBack(ctx, items, "written"); err != nil {
@@ -704,7 +897,7 @@ func (a *Sync) WriteBack(ctx context.Context, in WriteBackInput) (WriteBackResul
 		case recordGone(err):
 			// One of the records is gone: write them one by one.
 			for _, it := range items {
-				err := a.patch(ctx, cl.AirtableBaseID, table, []store.WriteBackItem{it})
+				err := a.patch(ctx, cl.AirtableBaseID, table, fields, []store.WriteBackItem{it})
 				switch {
 				case err == nil:
 					if err := a.Store.MarkWrittenBack(ctx, []store.WriteBackItem{it}, "written"); err != nil {
@@ -742,11 +935,11 @@ func recordGone(err error) bool {
 }
 
 // patch sends one PATCH of up to 10 records, waiting out 429s.
-func (a *Sync) patch(ctx context.Context, base string, table *airtable.Table, items []store.WriteBackItem) error {
+func (a *Sync) patch(ctx context.Context, base string, table *airtable.Table, m airtablefields.Mapping, items []store.WriteBackItem) error {
 	recs := &airtable.Records{}
 	for _, it := range items {
 		recs.Records = append(recs.Records, &airtable.Record{ID: it.AirtableRecordID, Fields: map[string]any{
-			airtableemu.FieldCampaign: it.CampaignName, airtableemu.FieldSequenceStatus: it.Status,
+			m.Campaign: it.CampaignName, m.SequenceStatus: it.Status,
 		}})
 	}
 	for {
@@ -768,5 +961,9 @@ func (a *Sync) patch(ctx context.Context, base string, table *airtable.Table, it
 // RecordWriteBackError notes a write-back failure on the campaign (the
 // enrollment stands; pending records are retried by the next run).
 func (a *Sync) RecordWriteBackError(ctx context.Context, campaignID, msg string) error {
-	return a.Store.SetWriteBackError(ctx, uuid.MustParse(campaignID), msg)
+	id, err := parseID("campaign id", campaignID)
+	if err != nil {
+		return err
+	}
+	return a.Store.SetWriteBackError(ctx, id, msg)
 }

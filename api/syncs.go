@@ -57,7 +57,7 @@ func (h *handlers) startSyncFor(ctx context.Context, clientID uuid.UUID, actor, 
 	return run, http.StatusAccepted, nil
 }
 
-var syncPhases = map[string]bool{store.SyncListing: true, store.SyncAwaitingDecision: true, store.SyncDeleting: true,
+var syncPhases = map[string]bool{store.SyncListing: true, store.SyncStaging: true, store.SyncAwaitingDecision: true, store.SyncDeleting: true,
 	store.SyncRestoring: true, store.SyncCompleted: true, store.SyncFailed: true}
 
 // listSyncs lists sync runs, newest first (a client's syncs, or with
@@ -143,31 +143,32 @@ func (h *handlers) stagedDeletions(c *gin.Context) {
 }
 
 func (h *handlers) approveDeletions(c *gin.Context) {
-	h.decide(c, workflows.SignalApproveDeletions)
+	h.decide(c, workflows.UpdateApproveDeletions)
 }
 func (h *handlers) rejectDeletions(c *gin.Context) {
-	h.decide(c, workflows.SignalRejectDeletions)
+	h.decide(c, workflows.UpdateRejectDeletions)
 }
 
-// decide signals the admin's decision to a sync awaiting it.
-func (h *handlers) decide(c *gin.Context, signal string) {
+// decide sends the admin's decision to the workflow that holds it and
+// answers with its verdict: 200 with the decision it took, 409 CONFLICT
+// with its reason when it refused (another decision came first, the window
+// ended, nothing awaits one).
+func (h *handlers) decide(c *gin.Context, update string) {
 	id, err := ParseUUID("id", c.Param("id"))
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	run, err := syncstart.Decide(c.Request.Context(), h.store, h.temporal, scopeOf(principal(c)), id, signal, principal(c).Actor(), requestID(c))
+	run, res, err := syncstart.Decide(c.Request.Context(), h.store, h.temporal, scopeOf(principal(c)), id, update, principal(c).Actor(), requestID(c))
 	var notAwaiting *syncstart.NotAwaitingError
 	switch {
 	case errors.As(err, &notAwaiting):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error(), Details: map[string]any{"phase": notAwaiting.Phase}})
 	case errors.Is(err, store.ErrNotFound):
 		h.fail(c, errNotFound("sync"))
-	case errors.Is(err, syncstart.ErrSignal):
-		h.fail(c, unavailable("could not signal the sync workflow", err))
 	case err != nil:
-		h.fail(c, err)
+		h.fail(c, updateError(err, "body"))
 	default:
-		c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "workflow_id": run.WorkflowID, "signal": signal})
+		c.JSON(http.StatusOK, gin.H{"sync_id": run.ID, "workflow_id": run.DecisionWorkflow(), "decision": res.Decision, "staged": res.Staged})
 	}
 }

@@ -39,7 +39,7 @@ var baseSeq int
 
 func newSyncTenant(t *testing.T, n, invalid int) syncTenant {
 	t.Helper()
-	return newSyncTenantWith(t, airtableemu.TableSpec{Name: "Leads"}, n, invalid)
+	return newSyncTenantWith(t, airtableemu.LeadsSpec(), n, invalid)
 }
 
 // newSyncTenantWith is newSyncTenant with the Leads table's schema.
@@ -223,7 +223,7 @@ func TestSyncStagedDeletionsRejectThenApprove(t *testing.T) {
 	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/reject-deletions", st.Viewer, nil); r.Status != 403 {
 		t.Fatalf("viewer reject: %d", r.Status)
 	}
-	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/reject-deletions", st.Admin, nil); r.Status != 202 {
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/reject-deletions", st.Admin, nil); r.Status != 200 {
 		t.Fatalf("reject: %d %s", r.Status, r.Body)
 	}
 	got = h.waitSync(st.Admin, s2.ID, "completed")
@@ -236,7 +236,7 @@ func TestSyncStagedDeletionsRejectThenApprove(t *testing.T) {
 
 	s3 := h.startSync(st.Admin)
 	h.waitSync(st.Admin, s3.ID, "awaiting_decision")
-	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 	got = h.waitSync(st.Admin, s3.ID, "completed")
@@ -603,7 +603,9 @@ func TestSyncInvalidRecordIsNotMissing(t *testing.T) {
 		st.ID, st.IDs[0]).Scan(&deleted); err != nil || deleted != nil {
 		t.Fatalf("the invalid record's lead: deleted_at %v, %v", deleted, err)
 	}
-	h.do("POST", "/v1/syncs/"+s3.ID.String()+"/reject-deletions", st.Admin, nil)
+	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/reject-deletions", st.Admin, nil); r.Status != 200 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
 	h.waitSync(st.Admin, s3.ID, "completed")
 }
 
@@ -637,7 +639,7 @@ func TestSyncTakesOverOrphanedStagedLeads(t *testing.T) {
 	if audits != 1 {
 		t.Fatalf("%d staging audit rows", audits)
 	}
-	if err := testTemporal.TerminateWorkflow(ctx, workflows.SyncWorkflowID(st.ID.String()), "", "test: operator terminated it"); err != nil {
+	if err := testTemporal.TerminateWorkflow(ctx, workflows.ReviewWorkflowID(s2.ID.String()), "", "test: operator terminated it"); err != nil {
 		t.Fatal(err)
 	}
 	r = h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil)
@@ -653,7 +655,7 @@ func TestSyncTakesOverOrphanedStagedLeads(t *testing.T) {
 	if old.Phase != "failed" || old.FinishedAt == nil {
 		t.Fatalf("old run: %+v", old.SyncRun)
 	}
-	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+	if r := h.do("POST", "/v1/syncs/"+s3.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 	if got := h.waitSync(st.Admin, s3.ID, "completed"); got.Deleted != 10 {
@@ -728,7 +730,7 @@ func TestSyncApproveSparesLeadsBackInAirtable(t *testing.T) {
 	if _, err := testEmu.SeedRecords(st.Base, "Leads", gone[:3]); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 202 {
+	if r := h.do("POST", "/v1/syncs/"+s2.ID.String()+"/approve-deletions", st.Admin, nil); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 	got := h.waitSync(st.Admin, s2.ID, "completed")

@@ -11,10 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/nurture-sms/nurture/internal/store"
-	"github.com/nurture-sms/nurture/workflows"
+	"github.com/nurture-sms/nurture/internal/syncstart"
 )
 
 // MACHeader carries Airtable's webhook signature: hmac-sha256=<hex>.
@@ -60,31 +59,15 @@ func (h *handlers) airtableWebhook(c *gin.Context) {
 		h.fail(c, unauth)
 		return
 	}
-	// Start a sync, or queue a re-run on the running one; if that one ends
-	// between the two (the signal finds no workflow), start again.
-	var run store.SyncRun
-	for attempt := 0; ; attempt++ {
-		run, _, err = h.startSyncFor(c.Request.Context(), id, "webhook:airtable", requestID(c))
-		var apiErr *Error
-		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
-			break
-		}
-		wfID := workflows.SyncWorkflowID(id.String())
-		serr := h.temporal.SignalWorkflow(c.Request.Context(), wfID, "", workflows.SignalRerun, nil)
-		var gone *serviceerror.NotFound
-		if errors.As(serr, &gone) && attempt < 3 {
-			continue
-		}
-		if serr != nil {
-			h.fail(c, unavailable("could not queue a re-run", serr))
-			return
-		}
-		c.JSON(http.StatusAccepted, gin.H{"sync_id": apiErr.Details["sync_id"], "rerun_queued": true})
-		return
+	// Start a sync, or queue a re-run on the running one, in one
+	// update-with-start.
+	res, err := syncstart.Request(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
+	switch {
+	case errors.Is(err, syncstart.ErrNoBase):
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})
+	case err != nil:
+		h.fail(c, unavailable("could not start or join the sync", err))
+	default:
+		c.JSON(http.StatusAccepted, gin.H{"sync_id": res.SyncID, "started": res.Started, "rerun_queued": res.RerunQueued})
 	}
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusAccepted, gin.H{"sync_id": run.ID, "started": true})
 }

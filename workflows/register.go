@@ -13,6 +13,7 @@ func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.A
 	w.RegisterWorkflow(Campaign)
 	w.RegisterWorkflow(DraftMessage)
 	w.RegisterWorkflow(AirtableSync)
+	w.RegisterWorkflow(DeletionReview)
 	w.RegisterWorkflow(ScheduledSync)
 	w.RegisterActivity(sync)
 	w.RegisterActivity(camp)

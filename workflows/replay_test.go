@@ -34,6 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.Campaign)
 			r.RegisterWorkflow(workflows.AirtableSync)
+			r.RegisterWorkflow(workflows.DeletionReview)
 			r.RegisterWorkflow(workflows.ScheduledSync)
 			r.RegisterWorkflow(workflows.DraftMessage)
 			logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))

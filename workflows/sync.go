@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -12,17 +13,66 @@ import (
 	"github.com/nurture-sms/nurture/internal/store"
 )
 
-// Messages of the AirtableSyncWorkflow.
+// Messages of the AirtableSyncWorkflow and its DeletionReview. The
+// decisions are Updates with validators (usable from the Temporal UI and
+// `temporal workflow update execute --name approve-deletions`): racing
+// decisions get one verdict each, and the workflow writes the audit row of
+// the one it took. The signals of the same names are what v0 workflows
+// (started before Updates) listened to; they are still read there.
 const (
-	SignalApproveDeletions = "approve-deletions"
-	SignalRejectDeletions  = "reject-deletions"
+	UpdateApproveDeletions = "approve-deletions"
+	UpdateRejectDeletions  = "reject-deletions"
+	// UpdateRequestSync joins a running sync: with update-with-start, a
+	// webhook starts the client's sync or, while one runs, queues a re-run.
+	UpdateRequestSync = "request-sync"
+	QuerySyncStatus   = "status"
+
+	// Legacy signals (v0).
+	SignalApproveDeletions = UpdateApproveDeletions
+	SignalRejectDeletions  = UpdateRejectDeletions
 	// SignalRerun asks a running sync to run once more when it ends (webhooks).
-	SignalRerun     = "rerun"
-	QuerySyncStatus = "status"
+	SignalRerun = "rerun"
 )
 
 // SyncWorkflowID is the one workflow ID per client: one running sync at a time.
 func SyncWorkflowID(clientID string) string { return "airtable-sync/" + clientID }
+
+// ReviewWorkflowID is the DeletionReview of one sync's staged deletions.
+func ReviewWorkflowID(syncID string) string { return "airtable-sync-review/" + syncID }
+
+// DecisionRequest is the argument of approve-deletions and
+// reject-deletions: who decides, for which sync (an operator in the Temporal
+// UI may leave both out).
+type DecisionRequest struct {
+	Actor     string `json:"actor,omitempty"`
+	SyncID    string `json:"sync_id,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// DecisionResult is the workflow's verdict on a decision it took.
+type DecisionResult struct {
+	SyncID   string `json:"sync_id"`
+	Decision string `json:"decision"`
+	Staged   int    `json:"staged"`
+}
+
+// SyncRequest is the argument of request-sync: the sync the caller would
+// start (its run row is committed) and who asks.
+type SyncRequest struct {
+	SyncID    string `json:"sync_id"`
+	Actor     string `json:"actor,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// SyncRequestResult says what became of a request-sync.
+type SyncRequestResult struct {
+	// SyncID is the sync that will read the caller's changes.
+	SyncID string `json:"sync_id"`
+	// Started: the caller's own sync was started by this request.
+	Started bool `json:"started"`
+	// RerunQueued: a sync was already running; it runs once more when it ends.
+	RerunQueued bool `json:"rerun_queued"`
+}
 
 // DecisionSignal carries who decided, and for which sync. A decision is
 // taken only while this run awaits one and only for its own sync: one
@@ -98,6 +148,16 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 			rerun = true
 		}
 	})
+	if err := workflow.SetUpdateHandler(ctx, UpdateRequestSync, func(ctx workflow.Context, req SyncRequest) (SyncRequestResult, error) {
+		if req.SyncID == in.SyncID {
+			// update-with-start started this very run for the caller.
+			return SyncRequestResult{SyncID: in.SyncID, Started: true}, nil
+		}
+		rerun = true
+		return SyncRequestResult{SyncID: in.SyncID, RerunQueued: true}, nil
+	}); err != nil {
+		return nil, err
+	}
 	// drain takes re-run signals that arrived in this very workflow task.
 	drain := func() bool {
 		for rerunCh.ReceiveAsync(nil) {
@@ -106,6 +166,9 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 		return rerun
 	}
 	st, err := airtableSync(ctx, in, drain)
+	if err == nil {
+		err = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
 	if err != nil || !drain() {
 		return st, err
 	}
@@ -125,7 +188,8 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, again)
 }
 
-func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (*SyncStatus, error) {
+// withSyncDefaults fills the tuning knobs left zero.
+func withSyncDefaults(in SyncInput) SyncInput {
 	if in.DecisionWindow <= 0 {
 		in.DecisionWindow = DefaultDecisionWindow
 	}
@@ -141,6 +205,11 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	if in.DeleteHeartbeat <= 0 {
 		in.DeleteHeartbeat = 30 * time.Second
 	}
+	return in
+}
+
+func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (*SyncStatus, error) {
+	in = withSyncDefaults(in)
 	st := &SyncStatus{SyncID: in.SyncID, Phase: store.SyncListing}
 	if in.State != nil {
 		st = in.State
@@ -148,27 +217,11 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	if err := workflow.SetQueryHandler(ctx, QuerySyncStatus, func() (SyncStatus, error) { return *st, nil }); err != nil {
 		return nil, err
 	}
-	approveCh := workflow.GetSignalChannel(ctx, SignalApproveDeletions)
-	rejectCh := workflow.GetSignalChannel(ctx, SignalRejectDeletions)
-	var decider DecisionSignal
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var sig DecisionSignal
-			decision := ""
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); decision = "approved" })
-			sel.AddReceive(rejectCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sig); decision = "rejected" })
-			sel.Select(ctx)
-			switch {
-			case sig.SyncID != "" && sig.SyncID != in.SyncID:
-				workflow.GetLogger(ctx).Warn("decision for another sync ignored", "decision", decision, "for_sync", sig.SyncID, "sync", in.SyncID)
-			case st.Phase != store.SyncAwaitingDecision || st.Decision != "":
-				workflow.GetLogger(ctx).Warn("decision ignored: not awaiting one", "decision", decision, "phase", st.Phase, "decided", st.Decision)
-			default:
-				st.Decision, decider = decision, sig
-			}
-		}
-	})
+	box, err := newDecisionBox(ctx, in, st)
+	if err != nil {
+		return nil, err
+	}
+	box.listenLegacySignals(ctx)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
@@ -195,6 +248,18 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	names := activities.StageInput{SyncID: in.SyncID, ClientID: in.ClientID}
 
 	if st.Phase == store.SyncListing {
+		if st.Pages == 0 && st.Offset == "" && workflow.GetVersion(ctx, "check-schema", workflow.DefaultVersion, 1) == 1 {
+			// The mapped fields must all be in the table: a renamed "SMS
+			// Stop" column must fail the sync, not read as false everywhere.
+			sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: time.Minute,
+				RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
+					NonRetryableErrorTypes: []string{activities.ErrTypeAirtableRejected, activities.ErrTypeSchema}},
+			})
+			if err := workflow.ExecuteActivity(sctx, sa.CheckSchema, activities.SchemaInput{ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table}).Get(ctx, nil); err != nil {
+				return fail("the Airtable table does not match the client's field mapping: " + rootMessage(err))
+			}
+		}
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: in.PageBudget + 2*time.Minute,
 			HeartbeatTimeout:    45 * time.Second,
@@ -246,7 +311,12 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if !v.Complete {
 			return fail(v.Reason)
 		}
-		if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
+		if workflow.GetVersion(ctx, "stage-in-batches", workflow.DefaultVersion, 1) == 1 {
+			// Batches of 10,000 rows, heartbeated, instead of one unbounded UPDATE in a local activity.
+			if err := workflow.ExecuteActivity(actx2, sa.StageMissingBatches, names).Get(ctx, &st.Staged); err != nil {
+				return nil, err
+			}
+		} else if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
 			return nil, err
 		}
 		// Campaign write-backs an earlier run could not finish are retried
@@ -262,7 +332,15 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			st.Phase = store.SyncCompleted
 			return st, record(true)
 		}
+		// v1: the decision waits in its own workflow (DeletionReview), so
+		// this one ends and the client's next syncs keep importing
+		// meanwhile (they leave this staged set alone). Until the review
+		// runs, the run is "staging" and no decision can be sent.
+		review := workflow.GetVersion(ctx, "deletion-review", workflow.DefaultVersion, 1) == 1
 		st.Phase = store.SyncAwaitingDecision
+		if review {
+			st.Phase = store.SyncStaging
+		}
 		if err := record(false); err != nil {
 			return nil, err
 		}
@@ -286,52 +364,126 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 				workflow.GetLogger(ctx).Error("alert delivery failed", "error", err)
 			}
 		}
+		if review {
+			return st, handOverToReview(ctx, in, st, lctx)
+		}
 	}
 
 	if st.Phase == store.SyncAwaitingDecision {
-		decided, err := workflow.AwaitWithTimeout(ctx, in.DecisionWindow, func() bool { return st.Decision != "" })
-		if err != nil {
-			return nil, err
-		}
-		if !decided {
-			st.Decision = "expired"
-		}
-		sig := decider
-		switch {
-		case !decided:
-			sig.Actor = "system:decision-window"
-		case sig.Actor == "":
-			sig.Actor = "temporal-signal"
-		}
-		if st.Decision == "approved" {
-			st.Phase = store.SyncDeleting
-		} else {
-			st.Phase = store.SyncRestoring
-		}
-		if err := record(false); err != nil {
-			return nil, err
-		}
-		dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: time.Hour, HeartbeatTimeout: in.DeleteHeartbeat,
-			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
-		})
-		if st.Phase == store.SyncDeleting {
-			var res activities.DeleteResult
-			if err := workflow.ExecuteActivity(dctx, sa.DeleteStaged, activities.DeleteInput{
-				SyncID: in.SyncID, Actor: sig.Actor, BaseID: in.BaseID, Table: in.Table,
-			}).Get(ctx, &res); err != nil {
-				return nil, err
-			}
-			st.Deleted, st.Restored = res.Deleted, res.Restored
-		} else {
-			if err := workflow.ExecuteActivity(dctx, sa.RestoreStaged, activities.RestoreInput{
-				SyncID: in.SyncID, ClientID: in.ClientID, Actor: sig.Actor, Reason: st.Decision,
-			}).Get(ctx, &st.Restored); err != nil {
-				return nil, err
-			}
-		}
-		st.Phase = store.SyncCompleted
-		return st, record(true)
+		return st, settle(ctx, in, st, box, record)
 	}
 	return st, nil
+}
+
+// handOverToReview starts the sync's DeletionReview (it outlives this
+// workflow) and, once it runs, records it on the run row, which then
+// awaits the decision (sent to the review).
+func handOverToReview(ctx workflow.Context, in SyncInput, st *SyncStatus, lctx workflow.Context) error {
+	s := *st
+	s.Phase = store.SyncAwaitingDecision
+	rin := in
+	rin.State = &s
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        ReviewWorkflowID(in.SyncID),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		StaticSummary:     fmt.Sprintf("Review of %d staged deletions (sync %s)", st.Staged, in.SyncID),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			ClientIDKey.ValueSet(in.ClientID), SyncPhaseKey.ValueSet(store.SyncAwaitingDecision)),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, DeletionReview, rin)
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteLocalActivity(lctx, sa.SetReviewWorkflow, activities.ReviewRef{SyncID: in.SyncID, WorkflowID: ReviewWorkflowID(in.SyncID)}).Get(ctx, nil); err != nil {
+		return err
+	}
+	// This run's answer; it ends in this very task, so no decision reaches
+	// it (they go to the review).
+	st.Phase = store.SyncAwaitingDecision
+	return nil
+}
+
+// DeletionReview is the admin's decision on one sync's staged deletions:
+// it waits for approve-deletions or reject-deletions (Updates) against the
+// decision window, then deletes (approve) or restores (reject, expiry) them.
+func DeletionReview(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
+	in = withSyncDefaults(in)
+	st := in.State
+	if st == nil {
+		return nil, temporal.NewNonRetryableApplicationError("a review needs the sync's state", ErrTypeInvalid, nil)
+	}
+	if err := workflow.SetQueryHandler(ctx, QuerySyncStatus, func() (SyncStatus, error) { return *st, nil }); err != nil {
+		return nil, err
+	}
+	box, err := newDecisionBox(ctx, in, st)
+	if err != nil {
+		return nil, err
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	record := func(finished bool) error {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SyncPhaseKey.ValueSet(st.Phase)); err != nil {
+			return err
+		}
+		return workflow.ExecuteLocalActivity(lctx, sa.UpdateRun, activities.UpdateRunInput{SyncID: in.SyncID,
+			Update: store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished,
+				WrittenBack: st.WrittenBack, WriteBackError: st.WriteBackError}}).Get(ctx, nil)
+	}
+	if err := settle(ctx, in, st, box, record); err != nil {
+		return nil, err
+	}
+	return st, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// settle waits for the decision (or the end of the window) and carries it out.
+func settle(ctx workflow.Context, in SyncInput, st *SyncStatus, box *decisionBox, record func(bool) error) error {
+	decided, err := workflow.AwaitWithTimeout(ctx, in.DecisionWindow, func() bool { return st.Decision != "" })
+	if err != nil {
+		return err
+	}
+	if !decided {
+		st.Decision = "expired"
+	}
+	// An Update's decision is carried out once its audit row is written.
+	if err := workflow.Await(ctx, func() bool { return box.recorded || st.Decision == "expired" }); err != nil {
+		return err
+	}
+	sig := box.decider
+	switch {
+	case !decided:
+		sig.Actor = "system:decision-window"
+	case sig.Actor == "":
+		sig.Actor = "temporal-signal"
+	}
+	if st.Decision == "approved" {
+		st.Phase = store.SyncDeleting
+	} else {
+		st.Phase = store.SyncRestoring
+	}
+	if err := record(false); err != nil {
+		return err
+	}
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour, HeartbeatTimeout: in.DeleteHeartbeat,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	if st.Phase == store.SyncDeleting {
+		var res activities.DeleteResult
+		if err := workflow.ExecuteActivity(dctx, sa.DeleteStaged, activities.DeleteInput{
+			SyncID: in.SyncID, Actor: sig.Actor, BaseID: in.BaseID, Table: in.Table,
+		}).Get(ctx, &res); err != nil {
+			return err
+		}
+		st.Deleted, st.Restored = res.Deleted, res.Restored
+	} else {
+		if err := workflow.ExecuteActivity(dctx, sa.RestoreStaged, activities.RestoreInput{
+			SyncID: in.SyncID, ClientID: in.ClientID, Actor: sig.Actor, Reason: st.Decision,
+		}).Get(ctx, &st.Restored); err != nil {
+			return err
+		}
+	}
+	st.Phase = store.SyncCompleted
+	return record(true)
 }

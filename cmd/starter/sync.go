@@ -78,7 +78,7 @@ func syncCmd() *cobra.Command {
 	start.Flags().StringVar(&clientID, "client-id", "", "client UUID (required)")
 	start.Flags().BoolVar(&wait, "wait", true, "watch the sync with a progress bar until it needs a decision or ends")
 
-	decide := func(use, signal string) *cobra.Command {
+	decide := func(use, update string) *cobra.Command {
 		c := &cobra.Command{
 			Use: use, Short: use + " the staged deletions of a sync",
 			RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,11 +98,11 @@ func syncCmd() *cobra.Command {
 					return err
 				}
 				defer tc.Close()
-				run, err := syncstart.Decide(ctx, st, tc, nil, id, signal, "cli", "")
+				_, res, err := syncstart.Decide(ctx, st, tc, nil, id, update, "cli", "")
 				if err != nil {
 					return fmt.Errorf("sync %s: %w", id, err)
 				}
-				fmt.Printf("%s sent to sync %s (%d staged)\n", signal, id, run.Staged)
+				fmt.Printf("sync %s: the review took the decision: %s (%d staged)\n", id, res.Decision, res.Staged)
 				return watch(ctx, st, id, true)
 			},
 		}
@@ -139,7 +139,7 @@ func syncCmd() *cobra.Command {
 	schedule.Flags().DurationVar(&every, "every", time.Hour, "interval (0 removes the schedule)")
 	schedule.Flags().BoolVar(&now, "now", false, "also trigger one sync right away")
 
-	cmd.AddCommand(start, decide("approve", workflows.SignalApproveDeletions), decide("reject", workflows.SignalRejectDeletions), schedule)
+	cmd.AddCommand(start, decide("approve", workflows.UpdateApproveDeletions), decide("reject", workflows.UpdateRejectDeletions), schedule)
 	return cmd
 }
 

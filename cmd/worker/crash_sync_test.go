@@ -13,6 +13,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -27,7 +28,7 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 	es := httptest.NewServer(emu.Handler())
 	defer es.Close()
 	const base, total, removed = "appCrashSync00001", 25000, 20000
-	if _, err := emu.CreateBase(base, "crash", airtableemu.TableSpec{Name: "Leads"}); err != nil {
+	if _, err := emu.CreateBase(base, "crash", airtableemu.LeadsSpec()); err != nil {
 		t.Fatal(err)
 	}
 	fields := make([]map[string]any, total)
@@ -82,9 +83,14 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := srv.Client().SignalWorkflow(ctx, workflows.SyncWorkflowID(cl.ID.String()), "", workflows.SignalApproveDeletions,
-		workflows.DecisionSignal{Actor: "test"}); err != nil {
+	if err := second.Get(ctx, nil); err != nil { // the sync hands the decision to its review and ends
 		t.Fatal(err)
+	}
+	review := srv.Client().GetWorkflow(ctx, workflows.ReviewWorkflowID(syncID.String()), "")
+	var verdict workflows.DecisionResult
+	if err := temporalx.Update(ctx, srv.Client(), review.GetID(), workflows.UpdateApproveDeletions,
+		workflows.DecisionRequest{Actor: "test", SyncID: syncID.String()}, &verdict); err != nil || verdict.Decision != "approved" {
+		t.Fatalf("approve: %+v %v", verdict, err)
 	}
 	for _, d := phase(); d < 3000; _, d = phase() {
 		if ctx.Err() != nil {
@@ -103,7 +109,7 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 	t.Logf("SIGKILL at %d deleted", at)
 	w = start()
 	var res workflows.SyncStatus
-	if err := second.Get(ctx, &res); err != nil {
+	if err := review.Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
 	var left, leftRemoved, audits, deletedCount int

@@ -113,6 +113,19 @@ func (e *Emulator) registerAdmin(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"deleted": n})
 	})
+	mux.HandleFunc("PATCH /_emulator/bases/{base}/tables/{table}/fields/{field}", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Name string `json:"name"`
+		}
+		if !adminDecode(w, r, &body) {
+			return
+		}
+		if err := e.RenameField(r.PathValue("base"), r.PathValue("table"), r.PathValue("field"), body.Name); err != nil {
+			adminError(w, statusFor(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"name": body.Name})
+	})
 	mux.HandleFunc("GET /_emulator/bases/{base}/faults", func(w http.ResponseWriter, r *http.Request) {
 		f, err := e.GetFaults(r.PathValue("base"))
 		if err != nil {

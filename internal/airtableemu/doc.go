@@ -44,6 +44,7 @@
 //	GET    /_emulator/bases/{base}/tables/{table}/records   {"records":[Record]}
 //	POST   /_emulator/bases/{base}/tables/{table}/records   {"records":[Record]} → {"created","ids"}
 //	DELETE /_emulator/bases/{base}/tables/{table}/records   {"ids":[…]} or ?all=true → {"deleted"}
+//	PATCH  /_emulator/bases/{base}/tables/{table}/fields/{field}  {"name"} rename a column
 //	GET    /_emulator/bases/{base}/faults         Faults
 //	PUT    /_emulator/bases/{base}/faults         Faults (replace)
 //	PATCH  /_emulator/bases/{base}/faults         Faults keys to set; null removes one

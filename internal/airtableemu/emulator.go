@@ -752,3 +752,37 @@ func (t *table) value(r *record, name string) any {
 	}
 	return r.vals[i]
 }
+
+// RenameField renames a column (as an Airtable user does in the UI, or the
+// Web API's PATCH .../fields/{field}): the records keep their values under
+// the new name; anything reading the old name finds no such column.
+func (e *Emulator) RenameField(baseID, tableName, field, newName string) error {
+	b := e.base(baseID)
+	if b == nil {
+		return ErrNotFound
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.table(tableName)
+	if t == nil {
+		return ErrNotFound
+	}
+	i, ok := t.colIdx[field]
+	if !ok {
+		for j, c := range t.cols {
+			if c.id == field {
+				i, ok = j, true
+			}
+		}
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	if _, taken := t.colIdx[newName]; taken || newName == "" {
+		return fmt.Errorf("airtableemu: a field named %q exists", newName)
+	}
+	delete(t.colIdx, t.cols[i].name)
+	t.cols[i].name = newName
+	t.colIdx[newName] = i
+	return nil
+}

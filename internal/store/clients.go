@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/nurture-sms/nurture/internal/airtablefields"
 	"github.com/nurture-sms/nurture/internal/auth"
 )
 
@@ -21,6 +23,8 @@ type Client struct {
 	AlertEmail      string    `json:"alert_email"`
 	Disabled        bool      `json:"disabled"`
 	CreatedAt       time.Time `json:"created_at"`
+	// AirtableFields is the client's column mapping (see package airtablefields).
+	AirtableFields json.RawMessage `json:"airtable_fields"`
 	// WebhookSecret signs Airtable webhooks and outgoing alerts; shown only on create.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
@@ -35,12 +39,12 @@ type NewClient struct {
 	AlertEmail      string
 }
 
-const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret`
+const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret, airtable_fields`
 
 func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 	var c Client
 	err := row.Scan(&c.ID, &c.Name, &c.Timezone, &c.AirtableBaseID, &c.AirtableTable,
-		&c.AlertWebhookURL, &c.AlertEmail, &c.Disabled, &c.CreatedAt, &c.WebhookSecret)
+		&c.AlertWebhookURL, &c.AlertEmail, &c.Disabled, &c.CreatedAt, &c.WebhookSecret, &c.AirtableFields)
 	return c, err
 }
 
@@ -62,6 +66,11 @@ func (s *Store) CreateClient(ctx context.Context, in NewClient, actor string) (C
 		return LogActivity(ctx, tx, Activity{ClientID: &c.ID, Actor: actor, Action: "client.create", Entity: "client", EntityID: c.ID.String()})
 	})
 	return c, err
+}
+
+// Fields is the client's Airtable column mapping, defaults filled in.
+func (c Client) Fields() (airtablefields.Mapping, error) {
+	return airtablefields.Parse(c.AirtableFields)
 }
 
 // GetClient loads one client.

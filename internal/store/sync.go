@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -14,6 +15,7 @@ import (
 // Sync phases (sync_runs.phase).
 const (
 	SyncListing          = "listing"
+	SyncStaging          = "staging" // deletions staged, their review starting
 	SyncAwaitingDecision = "awaiting_decision"
 	SyncDeleting         = "deleting"
 	SyncRestoring        = "restoring"
@@ -38,21 +40,74 @@ type SyncRun struct {
 	Restored   int       `json:"restored"`
 	// Pending campaign write-backs this run wrote to Airtable, and why the
 	// write-back stopped if it failed (the sync itself does not fail).
-	WrittenBack    int        `json:"written_back"`
-	WriteBackError string     `json:"writeback_error"`
-	Error          string     `json:"error"`
-	StartedAt      time.Time  `json:"started_at"`
-	FinishedAt     *time.Time `json:"finished_at"`
+	WrittenBack    int    `json:"written_back"`
+	WriteBackError string `json:"writeback_error"`
+	// ReviewWorkflowID is the DeletionReview that holds the decision on the
+	// staged deletions ("" for a v0 run, whose own workflow held it).
+	ReviewWorkflowID string     `json:"review_workflow_id"`
+	Decision         string     `json:"decision"` // approved, rejected, expired
+	DecidedBy        string     `json:"decided_by"`
+	DecidedAt        *time.Time `json:"decided_at"`
+	Error            string     `json:"error"`
+	StartedAt        time.Time  `json:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at"`
+}
+
+// DecisionWorkflow is the workflow that takes the run's decision.
+func (r SyncRun) DecisionWorkflow() string {
+	if r.ReviewWorkflowID != "" {
+		return r.ReviewWorkflowID
+	}
+	return r.WorkflowID
 }
 
 const syncCols = `id, client_id, workflow_id, phase, pages, listed, created_count, updated_count, unchanged_count, invalid_count,
-	staged_count, deleted_count, restored_count, written_back, writeback_error, error, started_at, finished_at`
+	staged_count, deleted_count, restored_count, written_back, writeback_error, review_workflow_id, decision, decided_by, decided_at,
+	error, started_at, finished_at`
 
 func scanSync(row interface{ Scan(...any) error }) (SyncRun, error) {
 	var r SyncRun
 	err := row.Scan(&r.ID, &r.ClientID, &r.WorkflowID, &r.Phase, &r.Pages, &r.Listed, &r.Created, &r.Updated, &r.Unchanged,
-		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.WrittenBack, &r.WriteBackError, &r.Error, &r.StartedAt, &r.FinishedAt)
+		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.WrittenBack, &r.WriteBackError, &r.ReviewWorkflowID, &r.Decision,
+		&r.DecidedBy, &r.DecidedAt, &r.Error, &r.StartedAt, &r.FinishedAt)
 	return r, err
+}
+
+// SetReviewWorkflow records the DeletionReview that holds the run's
+// decision; from then on the run awaits it.
+func (s *Store) SetReviewWorkflow(ctx context.Context, syncID uuid.UUID, workflowID string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE sync_runs SET review_workflow_id = $2, phase = 'awaiting_decision' WHERE id = $1 AND finished_at IS NULL`,
+		syncID, workflowID)
+	return err
+}
+
+// RecordDecision writes the admin's decision on the run and its audit row
+// in one transaction. Only the first decision is recorded (a repeat, say a
+// retried local activity, changes nothing).
+func (s *Store) RecordDecision(ctx context.Context, syncID uuid.UUID, decision, actor, requestID string, staged int) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var clientID uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE sync_runs SET decision = $2, decided_by = $3, decided_at = now()
+			WHERE id = $1 AND decision = '' RETURNING client_id`, syncID, decision, actor).Scan(&clientID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record decision: %w", err)
+		}
+		action := map[string]string{"approved": "sync.approve_deletions", "rejected": "sync.reject_deletions"}[decision]
+		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: actor, Action: action, Entity: "sync", EntityID: syncID.String(),
+			Details: map[string]any{"staged": staged, "request_id": requestID}})
+	})
+}
+
+// CloseAbandonedRun closes a run whose decision workflow is gone (an
+// operator terminated it): its staged leads become orphans that the
+// client's next complete sync takes over and asks about again.
+func (s *Store) CloseAbandonedRun(ctx context.Context, syncID uuid.UUID) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE sync_runs SET phase = 'failed', finished_at = now(),
+		error = 'its workflow ended without a decision; the next sync takes over its staged leads' WHERE id = $1 AND finished_at IS NULL`, syncID)
+	return err
 }
 
 // CreateSyncRun inserts the run row (idempotent on id).
@@ -125,10 +180,18 @@ type InvalidRecord struct {
 }
 
 // UpsertLeadPage writes one page in one transaction: every valid record is
-// inserted or updated (a staged lead that is back in Airtable is restored),
-// and marked as seen by this sync; invalid records are noted with their
-// reason. Rows are written in record-id order so concurrent writers cannot
-// deadlock.
+// inserted or updated and marked as seen by this sync; invalid records are
+// noted with their reason. Rows are written in record-id order so
+// concurrent writers cannot deadlock. What the sync may not undo:
+//   - an opt-out: sms_stop is never cleared by a sync (an Airtable row that
+//     says false, or a column that went missing, changes nothing); an
+//     opt-out seen in Airtable is also kept by phone in sms_opt_outs, and a
+//     lead whose phone opted out is stopped whatever Airtable says;
+//   - a booking: booked is never cleared by a sync.
+//
+// A lead that turns sms_stop or booked here leaves its active enrollments
+// at once (stopped, converted). A staged lead whose record is back in
+// Airtable is restored, with a lead.restore audit row.
 func (s *Store) UpsertLeadPage(ctx context.Context, syncID, clientID uuid.UUID, recs []LeadRecord, invalid []InvalidRecord) error {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].RecordID < recs[j].RecordID })
 	for i := range recs {
@@ -142,32 +205,7 @@ func (s *Store) UpsertLeadPage(ctx context.Context, syncID, clientID uuid.UUID, 
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		if len(recs) > 0 {
-			_, err := tx.Exec(ctx, `
-				INSERT INTO leads AS l (client_id, airtable_record_id, first_name, last_name, phone, email, timezone, tags, icp_score,
-				                        engagement_level, status, booked, sms_stop, created_at, last_seen_sync_id, created_sync_id, changed_sync_id)
-				SELECT $1, r.record_id, r.first_name, r.last_name, r.phone, r.email, r.timezone, r.tags, r.icp_score,
-				       r.engagement_level, r.status, r.booked, r.sms_stop, r.created_at, $2, $2, $2
-				FROM jsonb_to_recordset($3::jsonb) AS r(record_id text, first_name text, last_name text, phone text, email text, timezone text,
-				     tags text[], icp_score int, engagement_level text, status text, booked bool, sms_stop bool, created_at timestamptz)
-				ON CONFLICT (client_id, airtable_record_id) DO UPDATE SET
-				    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, email = EXCLUDED.email,
-				    timezone = EXCLUDED.timezone, tags = EXCLUDED.tags, icp_score = EXCLUDED.icp_score,
-				    engagement_level = EXCLUDED.engagement_level, status = EXCLUDED.status, booked = EXCLUDED.booked,
-				    sms_stop = EXCLUDED.sms_stop, last_seen_sync_id = EXCLUDED.last_seen_sync_id,
-				    deleted_at = NULL, deletion_sync_id = NULL,
-				    changed_sync_id = CASE WHEN l.changed_sync_id = EXCLUDED.changed_sync_id OR l.deleted_at IS NOT NULL OR
-				        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
-				        IS DISTINCT FROM
-				        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
-				         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, EXCLUDED.booked, EXCLUDED.sms_stop)
-				        THEN EXCLUDED.changed_sync_id ELSE l.changed_sync_id END,
-				    updated_at = CASE WHEN l.deleted_at IS NOT NULL OR
-				        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
-				        IS DISTINCT FROM
-				        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
-				         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, EXCLUDED.booked, EXCLUDED.sms_stop)
-				        THEN now() ELSE l.updated_at END`,
-				clientID, syncID, payload)
+			_, err := tx.Exec(ctx, upsertLeadsSQL, clientID, syncID, payload)
 			if err != nil {
 				return fmt.Errorf("upsert leads: %w", err)
 			}
@@ -181,6 +219,63 @@ func (s *Store) UpsertLeadPage(ctx context.Context, syncID, clientID uuid.UUID, 
 		return nil
 	})
 }
+
+// upsertLeadsSQL: $1 client, $2 sync, $3 the page as JSON. See UpsertLeadPage.
+const upsertLeadsSQL = `
+WITH r AS (
+	SELECT r.*, r.sms_stop OR EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.client_id = $1 AND o.phone = r.phone) AS stop
+	FROM jsonb_to_recordset($3::jsonb) AS r(record_id text, first_name text, last_name text, phone text, email text, timezone text,
+	     tags text[], icp_score int, engagement_level text, status text, booked bool, sms_stop bool, created_at timestamptz)
+), prev AS (
+	SELECT l.id, l.airtable_record_id, l.deleted_at, l.deletion_sync_id, l.sms_stop, l.booked
+	FROM leads l WHERE l.client_id = $1 AND l.airtable_record_id IN (SELECT record_id FROM r)
+), opt AS (
+	INSERT INTO sms_opt_outs (client_id, phone, source) SELECT DISTINCT $1::uuid, r.phone, 'airtable' FROM r WHERE r.sms_stop
+	ON CONFLICT DO NOTHING RETURNING 1
+), up AS (
+	INSERT INTO leads AS l (client_id, airtable_record_id, first_name, last_name, phone, email, timezone, tags, icp_score,
+	                        engagement_level, status, booked, sms_stop, created_at, last_seen_sync_id, created_sync_id, changed_sync_id)
+	SELECT $1, r.record_id, r.first_name, r.last_name, r.phone, r.email, r.timezone, r.tags, r.icp_score,
+	       r.engagement_level, r.status, r.booked, r.stop, r.created_at, $2, $2, $2
+	FROM r ORDER BY r.record_id
+	ON CONFLICT (client_id, airtable_record_id) DO UPDATE SET
+	    first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, phone = EXCLUDED.phone, email = EXCLUDED.email,
+	    timezone = EXCLUDED.timezone, tags = EXCLUDED.tags, icp_score = EXCLUDED.icp_score,
+	    engagement_level = EXCLUDED.engagement_level, status = EXCLUDED.status,
+	    booked = l.booked OR EXCLUDED.booked, sms_stop = l.sms_stop OR EXCLUDED.sms_stop,
+	    last_seen_sync_id = EXCLUDED.last_seen_sync_id,
+	    deleted_at = NULL, deletion_sync_id = NULL,
+	    changed_sync_id = CASE WHEN l.changed_sync_id = EXCLUDED.changed_sync_id OR l.deleted_at IS NOT NULL OR
+	        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
+	        IS DISTINCT FROM
+	        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
+	         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, l.booked OR EXCLUDED.booked, l.sms_stop OR EXCLUDED.sms_stop)
+	        THEN EXCLUDED.changed_sync_id ELSE l.changed_sync_id END,
+	    updated_at = CASE WHEN l.deleted_at IS NOT NULL OR
+	        (l.first_name, l.last_name, l.phone, l.email, l.timezone, l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop)
+	        IS DISTINCT FROM
+	        (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.phone, EXCLUDED.email, EXCLUDED.timezone, EXCLUDED.tags,
+	         EXCLUDED.icp_score, EXCLUDED.engagement_level, EXCLUDED.status, l.booked OR EXCLUDED.booked, l.sms_stop OR EXCLUDED.sms_stop)
+	        THEN now() ELSE l.updated_at END
+	RETURNING l.id, l.sms_stop, l.booked
+), restored AS (
+	INSERT INTO activity_log (client_id, actor, action, entity, entity_id, details)
+	SELECT $1, 'system:sync', 'lead.restore', 'lead', p.id::text, jsonb_build_object('sync_id', $2::text,
+	       'staged_by_sync', p.deletion_sync_id, 'airtable_record_id', p.airtable_record_id, 'reason', 'back in Airtable')
+	FROM prev p WHERE p.deleted_at IS NOT NULL
+	RETURNING 1
+), restored_runs AS (
+	UPDATE sync_runs s SET restored_count = s.restored_count + k.n
+	FROM (SELECT deletion_sync_id, count(*) AS n FROM prev WHERE deleted_at IS NOT NULL AND deletion_sync_id IS NOT NULL GROUP BY 1) k
+	WHERE s.id = k.deletion_sync_id
+	RETURNING 1
+), ended AS (
+	UPDATE campaign_enrollments e SET status = CASE WHEN u.sms_stop AND NOT p.sms_stop THEN 'stopped' ELSE 'converted' END
+	FROM up u JOIN prev p ON p.id = u.id
+	WHERE e.lead_id = u.id AND e.status = 'active' AND ((u.sms_stop AND NOT p.sms_stop) OR (u.booked AND NOT p.booked))
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM opt), (SELECT count(*) FROM restored), (SELECT count(*) FROM restored_runs), (SELECT count(*) FROM ended)`
 
 // SyncCounts are exact per-record counts of a sync, from the lead rows.
 type SyncCounts struct {
@@ -208,10 +303,17 @@ func (s *Store) CountSync(ctx context.Context, syncID, clientID uuid.UUID) (Sync
 // workflow ended without one; only one sync per client runs, so any other
 // staged lead is orphaned) - these move to this sync's decision. A record
 // the listing did return but could not import (sync_invalid) still exists
-// in Airtable and is never missing.
+// in Airtable and is never missing. Leads staged by a run whose decision is
+// pending (its review still runs) are frozen for that review: not missing
+// again, not taken over.
 const missingLeads = `l.client_id = $1 AND l.last_seen_sync_id IS DISTINCT FROM $2
-	AND (l.deleted_at IS NULL OR l.deletion_sync_id IS DISTINCT FROM $2)
+	AND (l.deleted_at IS NULL OR (l.deletion_sync_id IS DISTINCT FROM $2 AND NOT EXISTS (
+		SELECT 1 FROM sync_runs r WHERE r.id = l.deletion_sync_id AND r.finished_at IS NULL AND r.phase IN ` + reviewPhases + `)))
 	AND NOT EXISTS (SELECT 1 FROM sync_invalid i WHERE i.sync_id = $2 AND i.record_id = l.airtable_record_id)`
+
+// reviewPhases are the phases of a run whose staged set is under review
+// (or being carried out): frozen, never taken over by a later sync.
+const reviewPhases = `('staging', 'awaiting_decision', 'deleting', 'restoring')`
 
 // MissingSample returns up to n record ids of the leads the sync did not
 // see (and how many there are), to check by id that they are really gone;
@@ -238,25 +340,59 @@ func (s *Store) LiveLeadCount(ctx context.Context, clientID uuid.UUID) (int, err
 }
 
 // StageMissing soft-deletes the leads this (complete) sync did not see,
-// tagging them with the sync; they vanish from reads and from enrollment
-// until an admin decides. It holds the client's staging lock (enrollment
-// batches hold it shared), so no batch can claim a lead as it is staged.
-// It is idempotent: a repeat (a retried or replayed activity) stages
-// nothing more and answers the same total. Runs of the client left
-// unfinished by a workflow that ended without finishing are closed as
-// failed: their staged leads are this sync's now.
+// all of them at once (the v0 path; StageMissingBatch is the batched one).
 func (s *Store) StageMissing(ctx context.Context, syncID, clientID uuid.UUID) (int, error) {
+	orphans, err := s.CountOrphanedStaged(ctx, syncID, clientID)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		n, err := s.StageMissingBatch(ctx, syncID, clientID, 10000)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return s.FinishStaging(ctx, syncID, clientID, orphans)
+		}
+	}
+}
+
+// CountOrphanedStaged counts the leads staged by earlier syncs whose
+// decision never came, which this sync takes over.
+func (s *Store) CountOrphanedStaged(ctx context.Context, syncID, clientID uuid.UUID) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE `+missingLeads+` AND l.deleted_at IS NOT NULL`, clientID, syncID).Scan(&n)
+	return n, err
+}
+
+// StageMissingBatch soft-deletes up to limit of the leads this (complete)
+// sync did not see, tagging them with the sync; they vanish from reads and
+// from enrollment until an admin decides. It holds the client's staging
+// lock (enrollment batches hold it shared), so no batch can claim a lead as
+// it is staged. It answers how many it staged (0: none is left).
+func (s *Store) StageMissingBatch(ctx context.Context, syncID, clientID uuid.UUID, limit int) (int, error) {
 	var n int
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+stagingLockKey+`)`, clientID); err != nil {
 			return err
 		}
-		var orphans int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE `+missingLeads+` AND l.deleted_at IS NOT NULL`, clientID, syncID).Scan(&orphans); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE leads l SET deleted_at = now(), deletion_sync_id = $2 WHERE `+missingLeads, clientID, syncID)
-		if err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE leads SET deleted_at = now(), deletion_sync_id = $2
+			WHERE id IN (SELECT l.id FROM leads l WHERE `+missingLeads+` ORDER BY l.id LIMIT $3)`, clientID, syncID, limit)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// FinishStaging closes the staging of a sync: the run's staged count, the
+// runs of the client left unfinished by a workflow that ended without
+// finishing (closed as failed: their staged leads are this sync's now),
+// and one audit row. It is idempotent: a repeat answers the same total and
+// writes no second audit row.
+func (s *Store) FinishStaging(ctx context.Context, syncID, clientID uuid.UUID, orphans int) (int, error) {
+	var n int
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+stagingLockKey+`)`, clientID); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL`, syncID).Scan(&n); err != nil {
@@ -267,11 +403,16 @@ func (s *Store) StageMissing(ctx context.Context, syncID, clientID uuid.UUID) (i
 		}
 		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET phase = 'failed', finished_at = now(),
 				error = 'its workflow ended without finishing; sync ' || $2::text || ' took over its staged leads'
-			WHERE client_id = $1 AND id <> $2 AND finished_at IS NULL`, clientID, syncID); err != nil {
+			WHERE client_id = $1 AND id <> $2 AND finished_at IS NULL AND phase NOT IN `+reviewPhases, clientID, syncID); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return nil // a repeat: the audit row is already written
+		var audited bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM activity_log WHERE entity = 'sync' AND entity_id = $1 AND action = 'sync.stage_deletions')`,
+			syncID.String()).Scan(&audited); err != nil {
+			return err
+		}
+		if audited || n == 0 {
+			return nil
 		}
 		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: "system", Action: "sync.stage_deletions", Entity: "sync",
 			EntityID: syncID.String(), Details: map[string]any{"staged": n, "from_earlier_syncs": orphans}})
@@ -362,7 +503,12 @@ func (s *Store) RestoreStaged(ctx context.Context, syncID, clientID uuid.UUID, a
 			return err
 		}
 		n = int(tag.RowsAffected())
-		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET restored_count = restored_count + $2 WHERE id = $1`, syncID, n); err != nil {
+		// An expired window is a decision too: the run says so.
+		if _, err := tx.Exec(ctx, `UPDATE sync_runs SET restored_count = restored_count + $2,
+				decision = CASE WHEN decision = '' AND $3 = 'expired' THEN 'expired' ELSE decision END,
+				decided_by = CASE WHEN decision = '' AND $3 = 'expired' THEN $4 ELSE decided_by END,
+				decided_at = CASE WHEN decision = '' AND $3 = 'expired' THEN now() ELSE decided_at END
+			WHERE id = $1`, syncID, n, reason, actor); err != nil {
 			return err
 		}
 		return LogActivity(ctx, tx, Activity{ClientID: &clientID, Actor: actor, Action: "sync.restore_staged", Entity: "sync",

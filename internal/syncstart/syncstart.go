@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -44,34 +45,12 @@ var Default Policy
 // away again (another sync is running: RunningError) or is closed as
 // failed with the reason.
 func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (store.SyncRun, error) {
-	cl, err := st.GetClient(ctx, clientID)
+	cl, syncID, err := newRun(ctx, st, clientID, actor, requestID)
 	if err != nil {
 		return store.SyncRun{}, err
 	}
-	if cl.AirtableBaseID == "" {
-		return store.SyncRun{}, ErrNoBase
-	}
-	syncID := uuid.New()
 	wfID := workflows.SyncWorkflowID(clientID.String())
-	err = st.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
-			return err
-		}
-		return store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
-			EntityID: syncID.String(), Details: map[string]any{"request_id": requestID}})
-	})
-	if err != nil {
-		return store.SyncRun{}, fmt.Errorf("record sync: %w", err)
-	}
-	_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: wfID, TaskQueue: taskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.ClientIDKey.ValueSet(clientID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
-	}, workflows.AirtableSync, workflows.SyncInput{SyncID: syncID.String(), ClientID: clientID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable,
-		DecisionWindow: Default.DecisionWindow, Threshold: Default.AlertShare})
+	_, err = tc.ExecuteWorkflow(ctx, startOptions(cl, taskQueue, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL), workflows.AirtableSync, syncInput(cl, syncID))
 	// The caller's context may be gone by now; the clean-up must still run.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -90,8 +69,82 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 	return st.GetSyncRun(ctx, nil, syncID)
 }
 
-// ErrSignal: Temporal did not take the decision signal.
-var ErrSignal = errors.New("could not signal the sync workflow")
+// Request starts the client's sync or, while one runs, queues a re-run on
+// it, in one update-with-start (no retry loop between a start that
+// conflicts and a signal that finds the sync just ended). It answers which
+// sync will read the caller's changes.
+func Request(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (workflows.SyncRequestResult, error) {
+	cl, syncID, err := newRun(ctx, st, clientID, actor, requestID)
+	if err != nil {
+		return workflows.SyncRequestResult{}, err
+	}
+	op := tc.NewWithStartWorkflowOperation(startOptions(cl, taskQueue, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING),
+		workflows.AirtableSync, syncInput(cl, syncID))
+	var res workflows.SyncRequestResult
+	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateRequestSync, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{workflows.SyncRequest{SyncID: syncID.String(), Actor: actor, RequestID: requestID}}},
+	})
+	if err == nil {
+		err = handle.Get(ctx, &res)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err != nil {
+		_ = st.UpdateSyncRun(cctx, syncID, store.SyncUpdate{Phase: store.SyncFailed, Error: "could not start or join the sync: " + err.Error(), Finished: true})
+		return res, fmt.Errorf("request sync: %w", err)
+	}
+	if !res.Started {
+		// A running sync took the request: the run row made for a new one is not needed.
+		if err := st.DiscardSyncRun(cctx, syncID); err != nil {
+			return res, fmt.Errorf("discard sync run: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// newRun checks the client and commits a new run row with its audit row.
+func newRun(ctx context.Context, st *store.Store, clientID uuid.UUID, actor, requestID string) (store.Client, uuid.UUID, error) {
+	cl, err := st.GetClient(ctx, clientID)
+	if err != nil {
+		return cl, uuid.Nil, err
+	}
+	if cl.AirtableBaseID == "" {
+		return cl, uuid.Nil, ErrNoBase
+	}
+	syncID := uuid.New()
+	wfID := workflows.SyncWorkflowID(clientID.String())
+	err = st.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id) VALUES ($1, $2, $3)`, syncID, clientID, wfID); err != nil {
+			return err
+		}
+		return store.LogActivity(ctx, tx, store.Activity{ClientID: &clientID, Actor: actor, Action: "sync.start", Entity: "sync",
+			EntityID: syncID.String(), Details: map[string]any{"request_id": requestID}})
+	})
+	if err != nil {
+		return cl, uuid.Nil, fmt.Errorf("record sync: %w", err)
+	}
+	return cl, syncID, nil
+}
+
+func startOptions(cl store.Client, taskQueue string, conflict enumspb.WorkflowIdConflictPolicy) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID: workflows.SyncWorkflowID(cl.ID.String()), TaskQueue: taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 conflict,
+		WorkflowExecutionErrorWhenAlreadyStarted: conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		StaticSummary:                            "Airtable sync for " + cl.Name,
+		StaticDetails:                            fmt.Sprintf("Base %s, table %q. Staged deletions wait for an admin in a DeletionReview.", cl.AirtableBaseID, cl.AirtableTable),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.ClientIDKey.ValueSet(cl.ID.String()), workflows.SyncPhaseKey.ValueSet(store.SyncListing)),
+	}
+}
+
+func syncInput(cl store.Client, syncID uuid.UUID) workflows.SyncInput {
+	return workflows.SyncInput{SyncID: syncID.String(), ClientID: cl.ID.String(), BaseID: cl.AirtableBaseID, Table: cl.AirtableTable,
+		DecisionWindow: Default.DecisionWindow, Threshold: Default.AlertShare}
+}
 
 // NotAwaitingError says the sync has no pending decision.
 type NotAwaitingError struct {
@@ -106,29 +159,32 @@ func (e *NotAwaitingError) Error() string {
 	return "sync is " + e.Phase + "; there is no decision to make"
 }
 
-// Decide sends the admin's decision (SignalApproveDeletions or
-// SignalRejectDeletions) to a sync awaiting one, in scope (nil: any
-// client), and writes the audit row. The API and the CLI both use it.
-func Decide(ctx context.Context, st *store.Store, tc client.Client, scope *uuid.UUID, syncID uuid.UUID, signal, actor, requestID string) (store.SyncRun, error) {
+// Decide sends the admin's decision (UpdateApproveDeletions or
+// UpdateRejectDeletions) to the workflow that holds the sync's decision, in
+// scope (nil: any client), and answers with that workflow's verdict: the
+// decision it took, or a *temporalx.RefusedError with its reason (another
+// decision came first, the window ended, nothing is awaiting one). The
+// workflow writes the audit row of the decision it takes. The API and the
+// CLI both use it.
+func Decide(ctx context.Context, st *store.Store, tc client.Client, scope *uuid.UUID, syncID uuid.UUID, update, actor, requestID string) (store.SyncRun, workflows.DecisionResult, error) {
+	var res workflows.DecisionResult
 	run, err := st.GetSyncRun(ctx, scope, syncID)
 	if err != nil {
-		return run, err
+		return run, res, err
 	}
-	if run.Phase != store.SyncAwaitingDecision {
-		return run, &NotAwaitingError{Phase: run.Phase}
-	}
-	if err := tc.SignalWorkflow(ctx, run.WorkflowID, "", signal, workflows.DecisionSignal{Actor: actor, SyncID: run.ID.String()}); err != nil {
-		var gone *serviceerror.NotFound
-		if errors.As(err, &gone) {
-			// The workflow ended without deciding (terminated): the next
-			// sync takes these staged leads over and asks again.
-			return run, &NotAwaitingError{Phase: run.Phase,
-				Why: "the sync's workflow ended without a decision; start a new sync: it takes over these staged leads and asks again"}
+	err = temporalx.Update(ctx, tc, run.DecisionWorkflow(), update, workflows.DecisionRequest{Actor: actor, SyncID: run.ID.String(), RequestID: requestID}, &res)
+	if errors.Is(err, temporalx.ErrWorkflowGone) {
+		if run.FinishedAt == nil && run.Phase == store.SyncAwaitingDecision {
+			// The workflow ended without deciding (an operator terminated
+			// it): close the run, so the next sync takes these staged leads
+			// over and asks again.
+			if cerr := st.CloseAbandonedRun(context.WithoutCancel(ctx), run.ID); cerr != nil {
+				return run, res, cerr
+			}
+			return run, res, &NotAwaitingError{Phase: run.Phase,
+				Why: "the sync's review ended without a decision; start a new sync: it takes over these staged leads and asks again"}
 		}
-		return run, fmt.Errorf("%w: %w", ErrSignal, err)
+		return run, res, &NotAwaitingError{Phase: run.Phase}
 	}
-	action := map[string]string{workflows.SignalApproveDeletions: "sync.approve_deletions", workflows.SignalRejectDeletions: "sync.reject_deletions"}[signal]
-	err = store.LogActivity(ctx, st.Pool, store.Activity{ClientID: &run.ClientID, Actor: actor, Action: action, Entity: "sync",
-		EntityID: run.ID.String(), Details: map[string]any{"staged": run.Staged, "request_id": requestID}})
-	return run, err
+	return run, res, err
 }
