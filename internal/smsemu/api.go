@@ -273,7 +273,7 @@ func (e *Emulator) storeLocked(m *message) uint64 {
 		}
 		e.dupKeys[k] = n + 1
 	}
-	return e.gen
+	return e.gen.Load()
 }
 
 // withhold keeps an accepted send unanswered: it waits for the client to

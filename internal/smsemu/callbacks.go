@@ -224,10 +224,7 @@ func (c *callbacks) close() {
 // 100 ms, 200 ms, 400 ms… up to the retry count.
 func (c *callbacks) deliver(j *cbJob) {
 	e := c.e
-	e.mu.Lock()
-	stale := e.gen != j.gen
-	e.mu.Unlock()
-	if stale {
+	if e.gen.Load() != j.gen {
 		c.queued.Add(-1)
 		return
 	}

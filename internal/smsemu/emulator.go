@@ -93,7 +93,7 @@ type Emulator struct {
 	optOuts      map[optKey]time.Time
 	numbers      map[string]NumberConfig
 	seq          uint64
-	gen          uint64 // bumped by Reset; pending callbacks of older generations are dropped
+	gen          atomic.Uint64 // bumped by Reset (under mu); callbacks of older generations are dropped
 
 	// settings
 	setMu         sync.RWMutex
@@ -191,7 +191,7 @@ func (e *Emulator) resetStore() {
 	e.dupKeys = make(map[string]int32, 4096)
 	e.dups = 0
 	e.inboundCount = 0
-	e.gen++
+	e.gen.Add(1)
 }
 
 // newSid returns prefix + 32 lowercase hex digits. Called with mu held.

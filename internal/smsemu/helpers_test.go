@@ -224,3 +224,17 @@ func str(p *string) string {
 	}
 	return *p
 }
+
+// eventually polls the emulator's stats until ok holds (callback counters
+// move after the receiver answered) and returns the last stats.
+func (e *env) eventually(t testing.TB, ok func(smsemu.Stats) bool) smsemu.Stats {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := e.emu.Stats()
+		if ok(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
