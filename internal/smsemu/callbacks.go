@@ -2,6 +2,7 @@ package smsemu
 
 import (
 	"container/heap"
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -79,11 +80,15 @@ type callbacks struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	queued  atomic.Int64 // in the heap or the work channel or being sent
+	// ctx ends in-flight callback requests at Close.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newCallbacks(e *Emulator, opts Options) *callbacks {
 	c := &callbacks{e: e, workers: opts.CallbackWorkers, retries: opts.CallbackRetries,
 		wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if c.workers <= 0 {
 		c.workers = DefaultCallbackWorkers
 	}
@@ -215,8 +220,10 @@ func (c *callbacks) close() {
 	c.mu.Unlock()
 	if started {
 		close(c.stop)
+		c.cancel()
 		c.wg.Wait()
 	}
+	c.cancel()
 	c.queued.Store(0)
 }
 
@@ -224,7 +231,7 @@ func (c *callbacks) close() {
 // 100 ms, 200 ms, 400 ms… up to the retry count.
 func (c *callbacks) deliver(j *cbJob) {
 	e := c.e
-	if e.gen.Load() != j.gen {
+	if e.gen.Load() != j.gen || c.ctx.Err() != nil {
 		c.queued.Add(-1)
 		return
 	}
@@ -272,20 +279,18 @@ func (c *callbacks) deliver(j *cbJob) {
 
 // post sends a signed form to target and returns the answer's status.
 func (c *callbacks) post(target string, form url.Values) (int, error) {
-	status, _, _, err := c.postRead(nil, target, form, 0)
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, target, nil)
+	if err != nil {
+		return 0, err
+	}
+	status, _, _, err := c.postRead(req, target, form, 0)
 	return status, err
 }
 
-// postRead sends a signed form POST and reads up to limit bytes of the
-// answer.
-func (c *callbacks) postRead(req *http.Request, target string, form url.Values, limit int64) (int, http.Header, []byte, error) {
-	enc := form.Encode()
-	var err error
-	if req == nil {
-		req, err = http.NewRequest(http.MethodPost, target, strings.NewReader(enc))
-	} else {
-		req, err = http.NewRequestWithContext(req.Context(), http.MethodPost, target, strings.NewReader(enc))
-	}
+// postRead sends a signed form POST in the context of proto (a request
+// giving the context) and reads up to limit bytes of the answer.
+func (c *callbacks) postRead(proto *http.Request, target string, form url.Values, limit int64) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(proto.Context(), http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, nil, err
 	}

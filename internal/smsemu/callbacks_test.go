@@ -13,9 +13,10 @@ import (
 )
 
 func TestStatusCallbacksWalk(t *testing.T) {
-	e := newEnv(t, smsemu.Options{CallbackDelay: 30 * time.Millisecond})
+	e := newEnv(t, smsemu.Options{CallbackDelay: 40 * time.Millisecond})
 	h := newHook(t, e.emu.AuthToken())
 	cbURL := h.url("/twilio/status?tenant=7")
+	start := time.Now()
 	m := e.mustSend(t, alice, "walk", cbURL)
 	sid := str(m.Sid)
 
@@ -43,9 +44,13 @@ func TestStatusCallbacksWalk(t *testing.T) {
 			t.Errorf("callback form %v", c.Form)
 		}
 	}
-	// Steps are CallbackDelay apart.
-	if gap := calls[2].At.Sub(calls[1].At); gap < 20*time.Millisecond {
-		t.Errorf("sent → delivered after %v", gap)
+	// Steps are CallbackDelay apart: sent is due after 40 ms, delivered
+	// after 80 ms.
+	if el := calls[1].At.Sub(start); el < 40*time.Millisecond {
+		t.Errorf("sent after %v", el)
+	}
+	if el := calls[2].At.Sub(start); el < 80*time.Millisecond {
+		t.Errorf("delivered after %v", el)
 	}
 
 	// A tampered callback fails the check: another status, another URL,
@@ -77,7 +82,7 @@ func TestStatusCallbacksWalk(t *testing.T) {
 }
 
 func TestForcedFinalStatus(t *testing.T) {
-	e := newEnv(t, smsemu.Options{CallbackDelay: 10 * time.Millisecond})
+	e := newEnv(t, smsemu.Options{CallbackDelay: 30 * time.Millisecond})
 	h := newHook(t, e.emu.AuthToken())
 	e.emu.UndeliverTo(bob, 30005)
 
@@ -125,7 +130,7 @@ func TestForcedFinalStatus(t *testing.T) {
 }
 
 func TestDuplicateAndReorderedCallbacks(t *testing.T) {
-	e := newEnv(t, smsemu.Options{CallbackDelay: 15 * time.Millisecond})
+	e := newEnv(t, smsemu.Options{CallbackDelay: 40 * time.Millisecond})
 	h := newHook(t, e.emu.AuthToken())
 
 	e.emu.DuplicateCallbacks(1)

@@ -26,7 +26,9 @@ type Faults struct {
 	// accepted — stored, counted, their callbacks sent — but never
 	// answered: the request is held until the client gives up (or for
 	// TimeoutHold, when set; at most 5 min) and the connection is then
-	// closed without a response.
+	// closed without a response (the handler panics with
+	// http.ErrAbortHandler, which net/http's server turns into a closed
+	// connection; call the handler through a server).
 	TimeoutNext int           `json:"timeoutNext,omitempty"`
 	TimeoutHold time.Duration `json:"-"`
 	// Latency is added to every API request.

@@ -89,7 +89,6 @@ func (e *Emulator) Inbound(ctx context.Context, in Inbound) (InboundResult, erro
 			delete(e.optOuts, optKey{s, in.From})
 		}
 	}
-	m.sid = ""
 	e.storeLocked(m)
 	e.mu.Unlock()
 	res.Sid = m.sid
