@@ -148,7 +148,7 @@ var scenarios = []scenario{
 		if err := r.expect("POST", "/v1/syncs/"+s.ID+"/approve-deletions", nil, nil, 200, 202); err != nil {
 			return nil, err
 		}
-		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+		return r.withReview(s), r.syncDone(s, store.SyncCompleted)
 	}},
 	{"sync-reject", func(r *rec) ([]string, error) {
 		s, err := r.stagedSync(30, 5)
@@ -158,7 +158,7 @@ var scenarios = []scenario{
 		if err := r.expect("POST", "/v1/syncs/"+s.ID+"/reject-deletions", nil, nil, 200, 202); err != nil {
 			return nil, err
 		}
-		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+		return r.withReview(s), r.syncDone(s, store.SyncCompleted)
 	}},
 	{"sync-expiry", func(r *rec) ([]string, error) {
 		prev := syncstart.Default
@@ -168,13 +168,84 @@ var scenarios = []scenario{
 		if err != nil {
 			return nil, err
 		}
-		return []string{s.WorkflowID}, r.syncDone(s, store.SyncCompleted)
+		if err := r.syncDone(s, store.SyncCompleted); err != nil {
+			return nil, err
+		}
+		return r.withReview(s), r.waitClosed(workflows.ReviewWorkflowID(s.ID))
 	}},
 	{"sync-awaiting-decision", func(r *rec) ([]string, error) {
 		// Still running: staged deletions waiting for the admin.
 		s, err := r.stagedSync(30, 5)
 		time.Sleep(time.Second)
-		return []string{s.WorkflowID}, err
+		return r.withReview(s), err
+	}},
+	{"sync-decision-race", func(r *rec) ([]string, error) {
+		// Approve and reject at once: one taken, one refused.
+		s, err := r.stagedSync(30, 5)
+		if err != nil {
+			return nil, err
+		}
+		codes := make(chan int, 2)
+		for _, d := range []string{"approve-deletions", "reject-deletions"} {
+			go func() {
+				code, _, _ := r.call("POST", "/v1/syncs/"+s.ID+"/"+d, nil)
+				codes <- code
+			}()
+		}
+		if a, b := <-codes, <-codes; a+b != 200+409 {
+			return nil, fmt.Errorf("racing decisions answered %d and %d", a, b)
+		}
+		return r.withReview(s), r.syncDone(s, store.SyncCompleted)
+	}},
+	{"sync-schema-mismatch", func(r *rec) ([]string, error) {
+		if _, err := r.airtableBase(10); err != nil {
+			return nil, err
+		}
+		if err := r.emu.RenameField(r.base, "Leads", airtableemu.FieldSMSStop, "Opted Out"); err != nil {
+			return nil, err
+		}
+		s, err := r.startSync()
+		if err != nil {
+			return nil, err
+		}
+		return []string{s.WorkflowID}, r.syncDone(s, store.SyncFailed)
+	}},
+	{"campaign-cancel-enrolling", func(r *rec) ([]string, error) {
+		if err := r.seedLeads(60000, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.createCampaign("cancel while enrolling", nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.waitCampaign(c.ID, campaign.StatusEnrolling, campaign.StatusActive); err != nil {
+			return nil, err
+		}
+		code, body, err := r.call("POST", "/v1/campaigns/"+c.ID+"/cancel", nil)
+		if err != nil || (code != 200 && code != 409) {
+			return nil, fmt.Errorf("cancel: %d %s %v", code, body, err)
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled, campaign.StatusActive)
+	}},
+	{"campaign-refused-updates", func(r *rec) ([]string, error) {
+		// Refused Updates leave no trace; the accepted one after them does.
+		c, err := r.createCampaign("refusals", map[string]any{"start_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.waitCampaign(c.ID, campaign.StatusScheduled); err != nil {
+			return nil, err
+		}
+		if code, _, err := r.call("POST", "/v1/campaigns/"+c.ID+"/retry-activation", nil); err != nil || code != 409 {
+			return nil, fmt.Errorf("retry while scheduled: %d %v", code, err)
+		}
+		if err := r.steer(c, "reschedule", map[string]any{"start_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339Nano)}); err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "cancel", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled)
 	}},
 	{"sync-truncated", func(r *rec) ([]string, error) {
 		if _, err := r.airtableBase(30); err != nil {
@@ -259,9 +330,14 @@ func (r *rec) steer(c campaignRef, action string, body any) error {
 	return r.expect("POST", "/v1/campaigns/"+c.ID+"/"+action, body, nil, 200, 202)
 }
 
+// withReview names the sync's workflow and its DeletionReview's.
+func (r *rec) withReview(s syncRef) []string {
+	return []string{s.WorkflowID, workflows.ReviewWorkflowID(s.ID)}
+}
+
 // settle waits for the campaign's status and for its workflow to end.
-func (r *rec) settle(c campaignRef, status string) error {
-	if _, err := r.waitCampaign(c.ID, status); err != nil {
+func (r *rec) settle(c campaignRef, status ...string) error {
+	if _, err := r.waitCampaign(c.ID, status...); err != nil {
 		return err
 	}
 	return r.waitClosed(c.WorkflowID)
