@@ -227,10 +227,22 @@ func (h *handlers) startCampaign(ctx context.Context, camp store.Campaign) error
 	if h.temporal == nil {
 		return errors.New("temporal client not configured")
 	}
+	clientName := camp.ClientID.String()
+	if cl, err := h.store.GetClient(ctx, camp.ClientID); err == nil {
+		clientName = cl.Name
+	}
+	var steps []campaign.Step
+	_ = json.Unmarshal(camp.Messages, &steps)
+	start := "at once"
+	if camp.StartAt != nil {
+		start = "at " + camp.StartAt.UTC().Format(time.RFC3339)
+	}
 	_, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    camp.WorkflowID,
 		TaskQueue:             h.taskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		StaticSummary:         fmt.Sprintf("Campaign %q for %s", camp.Name, clientName),
+		StaticDetails:         fmt.Sprintf("%d SMS steps, starts %s. Audience: %s", len(steps), start, camp.Audience),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.CampaignStatusKey.ValueSet(camp.Status),
 			workflows.ClientIDKey.ValueSet(camp.ClientID.String()),

@@ -319,7 +319,7 @@ func (w *campaignWF) pending(kind string) *steerReq {
 func localCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumInterval: 10 * time.Second},
+		RetryPolicy:         dbStepRetry,
 	})
 }
 
@@ -385,7 +385,7 @@ func (w *campaignWF) result() *CampaignResult {
 func (w *campaignWF) setStatus(ctx workflow.Context, status, lastError string, audit *activities.Audit) error {
 	w.p.Status, w.p.LastError = status, lastError
 	w.refuseStale()
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.SetStatus, activities.SetStatusInput{
+	if err := workflow.ExecuteLocalActivity(summarizedLocal(localCtx(ctx), "status: %s", status), ca.SetStatus, activities.SetStatusInput{
 		CampaignID: w.in.CampaignID, Status: status, LastError: lastError, StartAt: w.p.StartAt, Audit: audit,
 	}).Get(ctx, nil); err != nil {
 		return err
@@ -403,7 +403,7 @@ func (w *campaignWF) doCancel(ctx workflow.Context, by *steerReq) error {
 	if by != nil {
 		in.Audit = w.audit(by)
 	}
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), ca.Cancel, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(summarizedLocal(localCtx(ctx), "cancel the campaign, free its leads"), ca.Cancel, in).Get(ctx, nil); err != nil {
 		if by != nil {
 			w.answer(by, err)
 		}
@@ -516,7 +516,7 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 		RetryPolicy:         w.in.ActivationRetry,
 	})
 	var matched int
-	f := workflow.ExecuteLocalActivity(actx, ca.Activate, w.in.CampaignID)
+	f := workflow.ExecuteLocalActivity(summarizedLocal(actx, "activate (attempt round %d)", w.p.ActivationTries+1), ca.Activate, w.in.CampaignID)
 	if cancelled, err := w.awaitOrCancel(ctx, f); cancelled || err != nil {
 		return err
 	}
@@ -571,7 +571,7 @@ func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: w.in.ChunkBudget + 2*time.Minute,
 		HeartbeatTimeout:    w.in.HeartbeatTimeout,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy:         dbWorkRetry,
 	})
 	for chunks := 0; ; chunks++ {
 		// A cancel that arrived meanwhile wins.
@@ -582,7 +582,7 @@ func (w *campaignWF) enroll(ctx workflow.Context) (bool, error) {
 		if chunks >= w.in.MaxChunksPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return true, nil
 		}
-		cctx, stop := workflow.WithCancel(actx)
+		cctx, stop := workflow.WithCancel(summarized(actx, "enroll chunk %d: %d enrolled so far", w.p.Chunks+1, w.p.Enrolled))
 		f := workflow.ExecuteActivity(cctx, ca.EnrollChunk, activities.EnrollInput{
 			CampaignID: w.in.CampaignID, Cursors: w.p.Cursors, Streams: w.in.Streams, BatchSize: w.in.BatchSize, Budget: w.in.ChunkBudget,
 		})
@@ -620,10 +620,10 @@ func (w *campaignWF) drainIgnored(ctx workflow.Context) {
 func (w *campaignWF) finalize(ctx workflow.Context) error {
 	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy:         dbWorkRetry,
 	})
 	var fin store.FinalizeResult
-	if err := workflow.ExecuteLocalActivity(actx, ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
+	if err := workflow.ExecuteLocalActivity(summarizedLocal(actx, "settle enrollment: %d enrolled", w.p.Enrolled), ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {
 		return err
 	}
 	w.p.Status, w.p.EnrollmentStatus, w.p.Enrolled = fin.Status, fin.EnrollmentStatus, fin.Enrolled
@@ -662,12 +662,12 @@ func (w *campaignWF) writeBack(ctx workflow.Context) {
 func writeBackPending(ctx workflow.Context, clientID string) (int, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute, HeartbeatTimeout: 45 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+		RetryPolicy: airtableRetry(5),
 	})
 	written := 0
 	for i := 0; i < 10000; i++ {
 		var res activities.WriteBackResult
-		if err := workflow.ExecuteActivity(actx, sa.WriteBack, activities.WriteBackInput{ClientID: clientID, Budget: 20 * time.Second}).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(summarized(actx, "write back to Airtable: %d written so far", written), sa.WriteBack, activities.WriteBackInput{ClientID: clientID, Budget: 20 * time.Second}).Get(ctx, &res); err != nil {
 			return written, err
 		}
 		written += res.Written
@@ -681,7 +681,7 @@ func writeBackPending(ctx workflow.Context, clientID string) (int, error) {
 func (w *campaignWF) alert(ctx workflow.Context, kind, severity, subject, msg string, details map[string]any) error {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		RetryPolicy:         alertRetry,
 	})
 	info := workflow.GetInfo(ctx)
 	a := activities.Alert{
@@ -689,7 +689,7 @@ func (w *campaignWF) alert(ctx workflow.Context, kind, severity, subject, msg st
 		ClientID: w.in.ClientID, Kind: kind, Severity: severity, Subject: subject, Message: msg,
 		CampaignID: w.in.CampaignID, Details: details, At: workflow.Now(ctx),
 	}
-	if err := workflow.ExecuteActivity(actx, al.SendAlert, a).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(summarized(actx, "alert: %s", kind), al.SendAlert, a).Get(ctx, nil); err != nil {
 		// An undeliverable alert must not wedge the campaign; it stays in history and the log.
 		workflow.GetLogger(ctx).Error("alert delivery failed", "kind", kind, "error", err)
 	}

@@ -28,9 +28,10 @@ func newDecisionBox(ctx workflow.Context, in SyncInput, st *SyncStatus) (*decisi
 		StartToCloseTimeout: 30 * time.Second,
 		// A database outage must not lose a decision the admin was told
 		// was taken: retried until the audit row is written.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy: dbStepRetry,
 	})
-	for name, decision := range map[string]string{UpdateApproveDeletions: "approved", UpdateRejectDeletions: "rejected"} {
+	for _, d := range [][2]string{{UpdateApproveDeletions, "approved"}, {UpdateRejectDeletions, "rejected"}} {
+		name, decision := d[0], d[1]
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, req DecisionRequest) (DecisionResult, error) {
 				// Taken synchronously, before anything yields: a racing

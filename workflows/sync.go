@@ -224,7 +224,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	box.listenLegacySignals(ctx)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy:         dbStepRetry,
 	})
 	record := func(finished bool) error {
 		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished,
@@ -253,8 +253,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			// Stop" column must fail the sync, not read as false everywhere.
 			sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 				StartToCloseTimeout: time.Minute,
-				RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
-					NonRetryableErrorTypes: []string{activities.ErrTypeAirtableRejected, activities.ErrTypeSchema}},
+				RetryPolicy:         airtableRetry(10, activities.ErrTypeAirtableRejected, activities.ErrTypeSchema),
 			})
 			if err := workflow.ExecuteActivity(sctx, sa.CheckSchema, activities.SchemaInput{ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table}).Get(ctx, nil); err != nil {
 				return fail("the Airtable table does not match the client's field mapping: " + rootMessage(err))
@@ -263,8 +262,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: in.PageBudget + 2*time.Minute,
 			HeartbeatTimeout:    45 * time.Second,
-			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
-				NonRetryableErrorTypes: []string{activities.ErrTypeAirtableRejected}},
+			RetryPolicy:         airtableRetry(10, activities.ErrTypeAirtableRejected),
 		})
 		for chunks := 0; ; chunks++ {
 			if chunks >= 200 || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
@@ -273,7 +271,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 				return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, next)
 			}
 			var res activities.ListResult
-			err := workflow.ExecuteActivity(actx, sa.ListPages, activities.ListInput{
+			err := workflow.ExecuteActivity(summarized(actx, "list pages: %d records so far", st.Records), sa.ListPages, activities.ListInput{
 				SyncID: in.SyncID, ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table, Offset: st.Offset, Budget: in.PageBudget,
 			}).Get(ctx, &res)
 			if err != nil {
@@ -297,13 +295,13 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		}
 		actx2 := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: 45 * time.Second,
-			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+			RetryPolicy: airtableRetry(10),
 		})
 		if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, names).Get(ctx, &st.Counts); err != nil {
 			return nil, err
 		}
 		var v activities.VerifyResult
-		if err := workflow.ExecuteActivity(actx2, sa.VerifyMissing, activities.VerifyInput{
+		if err := workflow.ExecuteActivity(summarized(actx2, "verify the listing: sample %d missing records", in.VerifySample), sa.VerifyMissing, activities.VerifyInput{
 			SyncID: in.SyncID, ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table, Sample: in.VerifySample,
 		}).Get(ctx, &v); err != nil {
 			return fail("could not verify the listing: " + rootMessage(err))
@@ -313,7 +311,10 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		}
 		if workflow.GetVersion(ctx, "stage-in-batches", workflow.DefaultVersion, 1) == 1 {
 			// Batches of 10,000 rows, heartbeated, instead of one unbounded UPDATE in a local activity.
-			if err := workflow.ExecuteActivity(actx2, sa.StageMissingBatches, names).Get(ctx, &st.Staged); err != nil {
+			stctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: time.Hour, HeartbeatTimeout: 45 * time.Second, RetryPolicy: dbWorkRetry,
+			})
+			if err := workflow.ExecuteActivity(summarized(stctx, "stage the leads missing from Airtable"), sa.StageMissingBatches, names).Get(ctx, &st.Staged); err != nil {
 				return nil, err
 			}
 		} else if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
@@ -352,7 +353,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			st.Alerted = true
 			aactx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 				StartToCloseTimeout: 30 * time.Second,
-				RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+				RetryPolicy:         alertRetry,
 			})
 			if err := workflow.ExecuteActivity(aactx, al.SendAlert, activities.Alert{
 				ID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + in.SyncID + "/mass-deletion", ClientID: in.ClientID,
@@ -421,7 +422,7 @@ func DeletionReview(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy:         dbStepRetry,
 	})
 	record := func(finished bool) error {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SyncPhaseKey.ValueSet(st.Phase)); err != nil {
@@ -467,7 +468,7 @@ func settle(ctx workflow.Context, in SyncInput, st *SyncStatus, box *decisionBox
 	}
 	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour, HeartbeatTimeout: in.DeleteHeartbeat,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		RetryPolicy: dbWorkRetry,
 	})
 	if st.Phase == store.SyncDeleting {
 		var res activities.DeleteResult
