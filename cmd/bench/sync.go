@@ -62,7 +62,7 @@ func (e *env) syncOnce(ctx context.Context, tc client.Client, hostPort string, e
 			airtableemu.FieldTimezone: "America/New_York",
 		}
 	}
-	if _, err := emu.CreateBase(base, "bench", airtableemu.TableSpec{Name: "Leads"}); err != nil {
+	if _, err := emu.CreateBase(base, "bench", airtableemu.LeadsSpec()); err != nil {
 		return err
 	}
 	if _, err := emu.SeedFields(base, "Leads", fields); err != nil {
