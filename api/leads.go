@@ -10,7 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/campaign"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/text"
 )
 
 // Lead statuses a filter may name.
@@ -57,11 +59,11 @@ func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
 		f.CampaignID = &id
 	}
 	if q.Has("tag") {
-		tag := strings.ToLower(strings.TrimSpace(q.Get("tag")))
-		if tag == "" || len(tag) > 100 {
-			return f, InvalidField("tag", "tag must be 1..100 characters")
+		tag, err := text.Name(q.Get("tag"), campaign.MaxTagLen)
+		if err != nil {
+			return f, InvalidField("tag", "tag "+err.Error())
 		}
-		f.Tag = tag
+		f.Tag = strings.ToLower(tag)
 	}
 	if q.Has("created_after") {
 		t, err := ParseTime("created_after", q.Get("created_after"))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nurture-sms/nurture/internal/text"
 )
 
 // Campaign statuses (campaigns.status).
@@ -82,10 +84,11 @@ func (a *Audience) Normalize() error {
 	seen := map[string]bool{}
 	tags := make([]string, 0, len(a.TargetTags))
 	for _, t := range a.TargetTags {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t == "" || utf8.RuneCountInString(t) > MaxTagLen || hasControl(t) {
-			return bad("target_tags", "each tag must be 1..%d printable characters", MaxTagLen)
+		t, err := text.Name(t, MaxTagLen)
+		if err != nil {
+			return bad("target_tags", "each tag %s", err)
 		}
+		t = strings.ToLower(t)
 		if !seen[t] {
 			seen[t] = true
 			tags = append(tags, t)
@@ -135,14 +138,12 @@ func validLevel(l string) bool {
 	return false
 }
 
-// ValidateName checks a campaign name and returns it trimmed.
+// ValidateName checks a campaign name (the rule of internal/text) and
+// returns it trimmed.
 func ValidateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLen {
-		return name, bad("name", "name must be 1..%d characters", MaxNameLen)
-	}
-	if hasControl(name) {
-		return name, bad("name", "name must not contain control characters")
+	name, err := text.Name(name, MaxNameLen)
+	if err != nil {
+		return name, bad("name", "name %s", err)
 	}
 	return name, nil
 }
@@ -171,13 +172,4 @@ func ValidateStartAt(t *time.Time, now time.Time) error {
 		return bad("start_at", "start_at must be in the future")
 	}
 	return nil
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }
