@@ -11,15 +11,10 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/lead"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/text"
 )
-
-// Lead statuses a filter may name.
-var leadStatuses = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
-
-// LeadStatuses lists the accepted status values, for docs and errors.
-const LeadStatuses = "new, contacted, engaged, booked, unqualified, closed"
 
 const (
 	defaultLeadLimit = 50
@@ -46,8 +41,8 @@ func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
 	}
 	f.ClientID = scope
 	if s := q.Get("status"); q.Has("status") {
-		if !leadStatuses[s] {
-			return f, InvalidField("status", "status must be one of: "+LeadStatuses)
+		if !lead.ValidStatus(s) {
+			return f, InvalidField("status", "status must be one of: "+lead.StatusList())
 		}
 		f.Status = s
 	}
@@ -161,12 +156,12 @@ func (h *handlers) getLead(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	lead, err := h.store.GetLead(c.Request.Context(), scopeOf(principal(c)), id)
+	l, err := h.store.GetLead(c.Request.Context(), scopeOf(principal(c)), id)
 	if err != nil {
 		h.fail(c, notFoundAs(err, "lead"))
 		return
 	}
-	c.JSON(http.StatusOK, lead)
+	c.JSON(http.StatusOK, l)
 }
 
 // scopeOf is the client a principal is pinned to (nil for super_admin).

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nurture-sms/nurture/internal/lead"
 	"github.com/nurture-sms/nurture/internal/text"
 )
 
@@ -31,9 +32,6 @@ const (
 	EnrollmentPartialCapped = "partial_capped"
 	EnrollmentNone          = "none"
 )
-
-// EngagementLevels are the values a lead's engagement_level takes.
-var EngagementLevels = []string{"unknown", "low", "medium", "high"}
 
 // Audience selects a client's leads. Every set criterion must hold; tags
 // match when the lead has any of them.
@@ -113,8 +111,8 @@ func (a *Audience) Normalize() error {
 	seenL := map[string]bool{}
 	for _, l := range a.EngagementLevels {
 		l = strings.ToLower(strings.TrimSpace(l))
-		if !validLevel(l) {
-			return bad("engagement_levels", "engagement_levels must be from: %s", strings.Join(EngagementLevels, ", "))
+		if !lead.ValidEngagement(l) {
+			return bad("engagement_levels", "engagement_levels must be from: %s", lead.EngagementList())
 		}
 		if !seenL[l] {
 			seenL[l] = true
@@ -127,15 +125,6 @@ func (a *Audience) Normalize() error {
 		return bad("audience", "at least one audience criterion is required (target_tags, icp_min, icp_max, created_after, created_before or engagement_levels)")
 	}
 	return nil
-}
-
-func validLevel(l string) bool {
-	for _, v := range EngagementLevels {
-		if v == l {
-			return true
-		}
-	}
-	return false
 }
 
 // ValidateName checks a campaign name (the rule of internal/text) and
