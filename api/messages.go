@@ -105,13 +105,17 @@ func (h *handlers) generateMessage(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	// A super_admin may name any client_id: it must name a client.
+	if _, err := h.store.GetClient(ctx, clientID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = InvalidField("client_id", "client_id names no client")
+		}
+		h.fail(c, err)
+		return
+	}
 	requestID := uuid.NewString()
 	now := time.Now()
 	dec, err := h.store.ReserveGeneration(ctx, requestID, clientID, p.TokenID, h.drafting.Limits, now)
-	if isFK(err) {
-		h.fail(c, InvalidField("client_id", "client_id names no client"))
-		return
-	}
 	if err != nil {
 		h.fail(c, err)
 		return
