@@ -65,7 +65,7 @@ func Router(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(h.requestContext(), recovery())
+	r.Use(h.requestContext(), recovery(), edgeInput())
 	r.NoRoute(func(c *gin.Context) { abort(c, errNotFound("route")) })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed on this route"})
