@@ -42,6 +42,54 @@ func TestRevokedTokenIs401(t *testing.T) {
 	}
 }
 
+// A disabled client's tokens answer 401 at once; super_admin tokens are
+// unaffected and the tokens work again when the client is enabled.
+func TestDisabledClientTokensAre401(t *testing.T) {
+	h := newHarness(t)
+	tn := newTenant(t, "disabled")
+	other := newTenant(t, "enabled")
+	super := superToken(t)
+	ctx := context.Background()
+	for _, tok := range []string{tn.Admin, tn.Viewer} {
+		if r := h.do("GET", "/v1/leads", tok, nil); r.Status != 200 {
+			t.Fatalf("before disable: %d %s", r.Status, r.Body)
+		}
+	}
+	if err := testStore.SetClientDisabled(ctx, tn.ID, true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{tn.Admin, tn.Viewer} {
+		for _, req := range [][2]string{{"GET", "/v1/leads"}, {"GET", "/v1/campaigns"}, {"POST", "/v1/campaigns/preview"}} {
+			r := h.do(req[0], req[1], tok, `{"target_tags":["vip"]}`)
+			if r.Status != 401 {
+				t.Fatalf("disabled client's token on %s: %d %s", req[1], r.Status, r.Body)
+			}
+			if e := r.errorOf(t); e.Error.Code != "UNAUTHENTICATED" || e.Error.Message != "client is disabled" {
+				t.Fatalf("disabled: %+v", e.Error)
+			}
+		}
+	}
+	if r := h.do("GET", "/v1/leads?client_id="+tn.ID.String(), super, nil); r.Status != 200 {
+		t.Fatalf("super_admin on a disabled client: %d %s", r.Status, r.Body)
+	}
+	if r := h.do("GET", "/v1/leads", other.Admin, nil); r.Status != 200 {
+		t.Fatalf("another client's token: %d %s", r.Status, r.Body)
+	}
+	// A revoked token of a disabled client is still just invalid.
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE client_id = $1 AND role = 'client_viewer'`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v1/leads", tn.Viewer, nil); r.Status != 401 || r.errorOf(t).Error.Message != "invalid or revoked token" {
+		t.Fatalf("revoked token of a disabled client: %d %s", r.Status, r.Body)
+	}
+	if err := testStore.SetClientDisabled(ctx, tn.ID, false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v1/leads", tn.Admin, nil); r.Status != 200 {
+		t.Fatalf("after enable: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestEnvelopeOnRoutingErrorsAndPanics(t *testing.T) {
 	h := newHarness(t)
 	tok := superToken(t)
