@@ -171,7 +171,9 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 	h := newHarness(t)
 	tok := superToken(t)
 	var before int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&before)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		body   string
 		status int
@@ -201,7 +203,9 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 		}
 	}
 	var after int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&after)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after != before {
 		t.Fatalf("rejected requests wrote %d clients", after-before)
 	}
@@ -359,7 +363,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	var bLead uuid.UUID
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT id FROM leads WHERE client_id = $1 LIMIT 1`, b.ID).Scan(&bLead)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT id FROM leads WHERE client_id = $1 LIMIT 1`, b.ID).Scan(&bLead); err != nil {
+		t.Fatal(err)
+	}
 	if r := h.do("GET", "/v1/leads/"+bLead.String(), a.Admin, nil); r.Status != 404 {
 		t.Fatalf("other client's lead: %d", r.Status)
 	}
@@ -517,8 +523,13 @@ func TestCursorWalkExactlyOnce(t *testing.T) {
 	}
 	for rows.Next() {
 		var id uuid.UUID
-		_ = rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		existing = append(existing, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if len(existing) != 10000 {
