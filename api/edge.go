@@ -58,6 +58,9 @@ func checkEdge(c *gin.Context) *Error {
 			}
 			for _, v := range vs {
 				if !validText(v) {
+					if k == "" {
+						return invalidText("query")
+					}
 					return invalidText(k)
 				}
 			}

@@ -83,6 +83,7 @@ func TestEdgeRefusesNULAndInvalidUTF8(t *testing.T) {
 		{"status NUL", "GET", "/v1/campaigns?status=%00", tn.Admin, "", nil, "status"},
 		{"query key NUL", "GET", "/v1/leads?%00=1", tn.Admin, "", nil, "query"},
 		{"query key invalid", "GET", "/v1/syncs?%FE%FF=1", tn.Admin, "", nil, "query"},
+		{"empty query key", "GET", "/v1/messages/usage?=%00", tn.Admin, "", nil, "query"},
 		{"malformed query", "GET", "/v1/syncs?limit=%zz", tn.Admin, "", nil, "query"},
 		{"path NUL", "GET", "/v1/leads/%00", tn.Admin, "", nil, "id"},
 		{"path invalid", "GET", "/v1/campaigns/%FF", tn.Admin, "", nil, "id"},
