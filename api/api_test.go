@@ -106,6 +106,8 @@ func TestEnvelopeOnRoutingErrorsAndPanics(t *testing.T) {
 		{"GET", "/no/such/route", 404, "NOT_FOUND"},
 		{"DELETE", "/v1/leads", 405, "METHOD_NOT_ALLOWED"},
 		{"GET", "/v1/leads/not-a-uuid", 400, "INVALID_INPUT"},
+		{"GET", "/v1/leads/", 404, "NOT_FOUND"},      // no redirect: an empty id is no route
+		{"POST", "/v1/campaigns/", 404, "NOT_FOUND"}, // was a 307 without the envelope
 		{"GET", "/v1/leads/" + uuid.NewString(), 404, "NOT_FOUND"},
 	}
 	for _, c := range cases {
