@@ -173,6 +173,7 @@ func TestCampaignValidation(t *testing.T) {
 		{"start_at", func(m map[string]any) { m["start_at"] = "2030-01-01 10:00" }},
 		{"max_leads", func(m map[string]any) { m["max_leads"] = 0 }},
 		{"max_leads", func(m map[string]any) { m["max_leads"] = "ten" }},
+		{"max_leads", func(m map[string]any) { m["max_leads"] = 1 << 31 }}, // past campaigns.max_leads (int4): was a 500
 		{"client_id", func(m map[string]any) { m["client_id"] = uuid.NewString() }},
 	}
 	for _, c := range cases {

@@ -58,6 +58,8 @@ const (
 	MaxDelayMinutes = 30 * 24 * 60
 	MaxTags         = 50
 	MaxTagLen       = 100
+	// MaxLeadsCap bounds max_leads: campaigns.max_leads is an integer (int4).
+	MaxLeadsCap = 1<<31 - 1
 )
 
 // FieldError names the offending field of an invalid definition.
