@@ -36,6 +36,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateCampaign -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzParseLeadQuery -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzEveryRoute -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzName -fuzztime 30s ./internal/text/
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzTemplateAlwaysValid -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzAnalyze -fuzztime 30s ./internal/sms/

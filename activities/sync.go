@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nurture-sms/nurture/internal/airtablefields"
+	"github.com/nurture-sms/nurture/internal/lead"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/tz"
 )
@@ -426,11 +427,6 @@ func (a *Sync) sleep(ctx context.Context, d time.Duration, beat func()) error {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 
-var (
-	leadStatuses     = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
-	engagementLevels = map[string]bool{"low": true, "medium": true, "high": true, "unknown": true}
-)
-
 // mapRecords turns Airtable records into leads, setting aside the invalid
 // ones with the reason.
 func mapRecords(in []*airtable.Record, m airtablefields.Mapping) ([]store.LeadRecord, []store.InvalidRecord) {
@@ -471,12 +467,12 @@ func mapRecord(r *airtable.Record, m airtablefields.Mapping) (store.LeadRecord, 
 		return l, "unknown timezone"
 	}
 	if l.Status == "" {
-		l.Status = "new"
-	} else if !leadStatuses[l.Status] {
+		l.Status = lead.StatusNew
+	} else if !lead.ValidStatus(l.Status) {
 		return l, "unknown status " + l.Status
 	}
-	if l.EngagementLevel == "" || !engagementLevels[l.EngagementLevel] {
-		l.EngagementLevel = "unknown"
+	if !lead.ValidEngagement(l.EngagementLevel) {
+		l.EngagementLevel = lead.EngagementUnknown
 	}
 	if v, ok := r.Fields[m.ICPScore]; ok && v != nil {
 		f, ok := v.(float64)

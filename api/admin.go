@@ -6,13 +6,12 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/text"
 	"github.com/nurture-sms/nurture/internal/tz"
 )
 
@@ -28,15 +27,20 @@ type CreateClientRequest struct {
 
 var airtableBaseID = regexp.MustCompile(`^app[A-Za-z0-9]{14}$`)
 
+// Name limits, in characters (the rule is internal/text.Name).
+const (
+	MaxClientNameLen    = 200
+	MaxTokenNameLen     = 100
+	MaxAirtableTableLen = 100
+)
+
 // Validate checks the request and fills defaults.
 func (r *CreateClientRequest) Validate() error {
-	r.Name = strings.TrimSpace(r.Name)
-	if n := utf8.RuneCountInString(r.Name); n < 1 || n > 200 {
-		return InvalidField("name", "name must be 1..200 characters")
+	name, err := text.Name(r.Name, MaxClientNameLen)
+	if err != nil {
+		return InvalidField("name", "name "+err.Error())
 	}
-	if hasControl(r.Name) {
-		return InvalidField("name", "name must not contain control characters")
-	}
+	r.Name = name
 	if r.Timezone == "" {
 		r.Timezone = "UTC"
 	}
@@ -49,9 +53,11 @@ func (r *CreateClientRequest) Validate() error {
 	if r.AirtableTable == "" {
 		r.AirtableTable = "Leads"
 	}
-	if len(r.AirtableTable) > 100 || hasControl(r.AirtableTable) {
-		return InvalidField("airtable_table", "airtable_table must be 1..100 printable characters")
+	table, err := text.Name(r.AirtableTable, MaxAirtableTableLen)
+	if err != nil {
+		return InvalidField("airtable_table", "airtable_table "+err.Error())
 	}
+	r.AirtableTable = table
 	if r.AlertWebhookURL != "" {
 		u, err := url.Parse(r.AlertWebhookURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(r.AlertWebhookURL) > 2048 {
@@ -65,15 +71,6 @@ func (r *CreateClientRequest) Validate() error {
 		}
 	}
 	return nil
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *handlers) createClient(c *gin.Context) {
@@ -110,9 +107,14 @@ type CreateTokenRequest struct {
 
 // Validate checks the request; client_id is required exactly for client roles.
 func (r *CreateTokenRequest) Validate() (store.NewToken, error) {
-	out := store.NewToken{Name: strings.TrimSpace(r.Name), Role: auth.Role(r.Role)}
-	if utf8.RuneCountInString(out.Name) > 100 || hasControl(out.Name) {
-		return out, InvalidField("name", "name must be at most 100 printable characters")
+	out := store.NewToken{Role: auth.Role(r.Role)}
+	// A token's name is optional; when given it follows the name rule.
+	if r.Name != "" {
+		name, err := text.Name(r.Name, MaxTokenNameLen)
+		if err != nil {
+			return out, InvalidField("name", "name "+err.Error())
+		}
+		out.Name = name
 	}
 	if !out.Role.Valid() {
 		return out, InvalidField("role", "role must be one of: super_admin, client_admin, client_viewer")

@@ -1,17 +1,22 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
 )
 
@@ -42,6 +47,54 @@ func TestRevokedTokenIs401(t *testing.T) {
 	}
 }
 
+// A disabled client's tokens answer 401 at once; super_admin tokens are
+// unaffected and the tokens work again when the client is enabled.
+func TestDisabledClientTokensAre401(t *testing.T) {
+	h := newHarness(t)
+	tn := newTenant(t, "disabled")
+	other := newTenant(t, "enabled")
+	super := superToken(t)
+	ctx := context.Background()
+	for _, tok := range []string{tn.Admin, tn.Viewer} {
+		if r := h.do("GET", "/v1/leads", tok, nil); r.Status != 200 {
+			t.Fatalf("before disable: %d %s", r.Status, r.Body)
+		}
+	}
+	if err := testStore.SetClientDisabled(ctx, tn.ID, true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{tn.Admin, tn.Viewer} {
+		for _, req := range [][2]string{{"GET", "/v1/leads"}, {"GET", "/v1/campaigns"}, {"POST", "/v1/campaigns/preview"}} {
+			r := h.do(req[0], req[1], tok, `{"target_tags":["vip"]}`)
+			if r.Status != 401 {
+				t.Fatalf("disabled client's token on %s: %d %s", req[1], r.Status, r.Body)
+			}
+			if e := r.errorOf(t); e.Error.Code != "UNAUTHENTICATED" || e.Error.Message != "client is disabled" {
+				t.Fatalf("disabled: %+v", e.Error)
+			}
+		}
+	}
+	if r := h.do("GET", "/v1/leads?client_id="+tn.ID.String(), super, nil); r.Status != 200 {
+		t.Fatalf("super_admin on a disabled client: %d %s", r.Status, r.Body)
+	}
+	if r := h.do("GET", "/v1/leads", other.Admin, nil); r.Status != 200 {
+		t.Fatalf("another client's token: %d %s", r.Status, r.Body)
+	}
+	// A revoked token of a disabled client is still just invalid.
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE client_id = $1 AND role = 'client_viewer'`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v1/leads", tn.Viewer, nil); r.Status != 401 || r.errorOf(t).Error.Message != "invalid or revoked token" {
+		t.Fatalf("revoked token of a disabled client: %d %s", r.Status, r.Body)
+	}
+	if err := testStore.SetClientDisabled(ctx, tn.ID, false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v1/leads", tn.Admin, nil); r.Status != 200 {
+		t.Fatalf("after enable: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestEnvelopeOnRoutingErrorsAndPanics(t *testing.T) {
 	h := newHarness(t)
 	tok := superToken(t)
@@ -53,6 +106,8 @@ func TestEnvelopeOnRoutingErrorsAndPanics(t *testing.T) {
 		{"GET", "/no/such/route", 404, "NOT_FOUND"},
 		{"DELETE", "/v1/leads", 405, "METHOD_NOT_ALLOWED"},
 		{"GET", "/v1/leads/not-a-uuid", 400, "INVALID_INPUT"},
+		{"GET", "/v1/leads/", 404, "NOT_FOUND"},      // no redirect: an empty id is no route
+		{"POST", "/v1/campaigns/", 404, "NOT_FOUND"}, // was a 307 without the envelope
 		{"GET", "/v1/leads/" + uuid.NewString(), 404, "NOT_FOUND"},
 	}
 	for _, c := range cases {
@@ -118,7 +173,9 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 	h := newHarness(t)
 	tok := superToken(t)
 	var before int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&before)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		body   string
 		status int
@@ -148,7 +205,9 @@ func TestMalformedAndOversizeBodies(t *testing.T) {
 		}
 	}
 	var after int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&after)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM clients`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after != before {
 		t.Fatalf("rejected requests wrote %d clients", after-before)
 	}
@@ -175,8 +234,9 @@ func TestClientAndTokenCreationBySuperAdmin(t *testing.T) {
 		t.Fatalf("create token: %d %s", r.Status, r.Body)
 	}
 	var tok struct {
-		Token string `json:"token"`
-		Role  string `json:"role"`
+		ID    uuid.UUID `json:"id"`
+		Token string    `json:"token"`
+		Role  string    `json:"role"`
 	}
 	r.json(t, &tok)
 	if !strings.HasPrefix(tok.Token, "nrt_") || tok.Role != "client_viewer" {
@@ -185,11 +245,23 @@ func TestClientAndTokenCreationBySuperAdmin(t *testing.T) {
 	if r := h.do("GET", "/v1/leads", tok.Token, nil); r.Status != 200 {
 		t.Fatalf("new token cannot read: %d", r.Status)
 	}
-	// The hash, not the token, is stored.
-	var n int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM api_tokens WHERE token_hash::text LIKE '%' || $1 || '%'`, tok.Token).Scan(&n)
-	if n != 0 {
-		t.Fatal("token stored in clear")
+	// The hash, not the token, is stored: the row holds SHA-256(token), and
+	// no text, JSON or bytea column anywhere holds the token.
+	var stored []byte
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT token_hash FROM api_tokens WHERE id = $1`, tok.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, auth.Hash(tok.Token)) {
+		t.Fatalf("stored token_hash %x is not SHA-256 of the token", stored)
+	}
+	if at := columnsHolding(t, stored); !slices.Contains(at, "api_tokens.token_hash") {
+		t.Fatalf("the scan does not find the hash itself (found in %v)", at)
+	}
+	if at := columnsHolding(t, []byte(name)); !slices.Contains(at, "clients.name") {
+		t.Fatalf("the scan does not find the client's name (found in %v)", at)
+	}
+	if at := columnsHolding(t, []byte(tok.Token)); len(at) > 0 {
+		t.Fatalf("the token is stored in clear in %v", at)
 	}
 	for _, body := range []map[string]any{
 		{"role": "overlord"},
@@ -210,6 +282,61 @@ func TestClientAndTokenCreationBySuperAdmin(t *testing.T) {
 	if r := h.do("POST", "/v1/tokens", tn.Viewer, map[string]any{"role": "super_admin"}); r.Status != 403 {
 		t.Fatalf("viewer created a token: %d", r.Status)
 	}
+}
+
+// columnsHolding lists the columns ("table.column") of every table in which
+// some row holds needle: bytea columns byte for byte, every other column
+// (text, varchar, json, jsonb, arrays, ...) in its text form when needle is
+// valid UTF-8.
+func columnsHolding(t *testing.T, needle []byte) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := testDB.Pool.Query(ctx, `SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
+		JOIN information_schema.tables tb ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name AND tb.table_type = 'BASE TABLE'
+		WHERE c.table_schema = 'public' AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea', 'ARRAY'))
+		ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type column struct{ table, name, kind string }
+	var cols []column
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.table, &c.name, &c.kind); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(cols) < 10 {
+		t.Fatalf("only %d columns to scan", len(cols))
+	}
+	var found []string
+	for _, c := range cols {
+		ident := pgx.Identifier{c.table}.Sanitize()
+		col := pgx.Identifier{c.name}.Sanitize()
+		var q string
+		var arg any
+		switch {
+		case c.kind == "bytea":
+			q, arg = `SELECT EXISTS (SELECT 1 FROM `+ident+` WHERE position($1::bytea IN `+col+`) > 0)`, needle
+		case utf8.Valid(needle):
+			q, arg = `SELECT EXISTS (SELECT 1 FROM `+ident+` WHERE position($1::text IN `+col+`::text) > 0)`, string(needle)
+		default:
+			continue
+		}
+		var hit bool
+		if err := testDB.Pool.QueryRow(ctx, q, arg).Scan(&hit); err != nil {
+			t.Fatalf("scan %s.%s: %v", c.table, c.name, err)
+		}
+		if hit {
+			found = append(found, c.table+"."+c.name)
+		}
+	}
+	return found
 }
 
 func TestTenantIsolation(t *testing.T) {
@@ -238,7 +365,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	var bLead uuid.UUID
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT id FROM leads WHERE client_id = $1 LIMIT 1`, b.ID).Scan(&bLead)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT id FROM leads WHERE client_id = $1 LIMIT 1`, b.ID).Scan(&bLead); err != nil {
+		t.Fatal(err)
+	}
 	if r := h.do("GET", "/v1/leads/"+bLead.String(), a.Admin, nil); r.Status != 404 {
 		t.Fatalf("other client's lead: %d", r.Status)
 	}
@@ -396,8 +525,13 @@ func TestCursorWalkExactlyOnce(t *testing.T) {
 	}
 	for rows.Next() {
 		var id uuid.UUID
-		_ = rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		existing = append(existing, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if len(existing) != 10000 {
@@ -491,11 +625,83 @@ func TestReadinessFailsWithoutTemporal(t *testing.T) {
 	}
 }
 
+// A client_viewer may write nowhere a client_admin may: every write route
+// of the client's own scope answers FORBIDDEN to the viewer and changes
+// nothing, while the admin's same request gets past the role check.
 func TestViewerCannotWrite(t *testing.T) {
 	h := newHarness(t)
 	tn := newTenant(t, "viewer")
-	if r := h.do("POST", "/v1/tokens", tn.Viewer, map[string]any{"role": "client_viewer", "client_id": tn.ID}); r.Status != 403 || r.errorOf(t).Error.Code != "FORBIDDEN" {
-		t.Fatalf("viewer POST: %d %s", r.Status, r.Body)
+	ctx := context.Background()
+	seedLeads(t, tn.ID, 10, time.Now().UTC())
+	start := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	later := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	r := h.do("POST", "/v1/campaigns", tn.Admin, map[string]any{"name": "Steered", "target_tags": []string{"vip"}, "start_at": start,
+		"messages": []map[string]any{{"body": "Hi", "delay_minutes": 0}}})
+	if r.Status != 201 {
+		t.Fatalf("admin creates the campaign to steer: %d %s", r.Status, r.Body)
+	}
+	var camp store.Campaign
+	r.json(t, &camp)
+	syncID := uuid.New()
+	if _, err := testDB.Pool.Exec(ctx, `INSERT INTO sync_runs (id, client_id, workflow_id, phase, finished_at) VALUES ($1, $2, 'sync/test', 'completed', now())`,
+		syncID, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	cid := "/v1/campaigns/" + camp.ID.String()
+	writes := []struct {
+		path  string
+		body  map[string]any
+		admin int // what the admin gets: past the role check
+	}{
+		{"/v1/campaigns", map[string]any{"name": "By viewer", "target_tags": []string{"vip"}, "start_at": start,
+			"messages": []map[string]any{{"body": "Hi", "delay_minutes": 0}}}, 201},
+		{"/v1/campaigns/preview", map[string]any{"target_tags": []string{"vip"}}, 200},
+		{cid + "/reschedule", map[string]any{"start_at": later}, 202},
+		{cid + "/cancel", nil, 202},
+		{cid + "/retry-activation", nil, 409}, // cancelled, not failed_activation
+		{"/v1/syncs", map[string]any{}, 400},  // the client has no Airtable base
+		{"/v1/syncs/" + syncID.String() + "/approve-deletions", nil, 409},
+		{"/v1/syncs/" + syncID.String() + "/reject-deletions", nil, 409},
+		{"/v1/messages/generate", draftBody(), 200},
+	}
+	audits := func() int {
+		t.Helper()
+		var n int
+		if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := audits()
+	for _, w := range writes {
+		var body any
+		if w.body != nil {
+			body = w.body
+		}
+		r := h.do("POST", w.path, tn.Viewer, body)
+		if r.Status != 403 || r.errorOf(t).Error.Code != "FORBIDDEN" {
+			t.Errorf("viewer POST %s: %d %s", w.path, r.Status, r.Body)
+		}
+	}
+	if after := audits(); after != before {
+		t.Fatalf("viewer requests wrote %d audit rows", after-before)
+	}
+	var n int
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d campaigns after the viewer's create, want 1", n)
+	}
+	for _, w := range writes {
+		var body any
+		if w.body != nil {
+			body = w.body
+		}
+		r := h.do("POST", w.path, tn.Admin, body)
+		if r.Status == 403 || r.Status != w.admin {
+			t.Errorf("admin POST %s: %d, want %d: %s", w.path, r.Status, w.admin, r.Body)
+		}
 	}
 }
 

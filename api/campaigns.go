@@ -95,8 +95,8 @@ func (r *CreateCampaignRequest) Validate(now time.Time) (store.NewCampaign, erro
 		t = t.UTC()
 		nc.StartAt = &t
 	}
-	if r.MaxLeads != nil && *r.MaxLeads < 1 {
-		return nc, InvalidField("max_leads", "max_leads must be >= 1")
+	if r.MaxLeads != nil && (*r.MaxLeads < 1 || *r.MaxLeads > campaign.MaxLeadsCap) {
+		return nc, InvalidField("max_leads", fmt.Sprintf("max_leads must be an integer from 1 to %d", campaign.MaxLeadsCap))
 	}
 	nc.Name, nc.Audience, nc.Messages, nc.MaxLeads = name, aud, r.Messages, r.MaxLeads
 	nc.Status = campaign.StatusActivating

@@ -97,7 +97,9 @@ func TestCampaignCreateEnrollsExactlyTheEligible(t *testing.T) {
 		t.Fatalf("preview %+v", pv)
 	}
 	var n int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_enrollments WHERE client_id = $1`, tn.ID).Scan(&n)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_enrollments WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatal("preview wrote enrollments")
 	}
@@ -129,7 +131,9 @@ func TestCampaignCreateEnrollsExactlyTheEligible(t *testing.T) {
 		t.Fatalf("campaign filter: %d", len(page.Data))
 	}
 	var audits int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'campaign.create' AND entity_id = $1`, c.ID.String()).Scan(&audits)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'campaign.create' AND entity_id = $1`, c.ID.String()).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
 	if audits != 1 {
 		t.Fatalf("audit rows %d", audits)
 	}
@@ -169,6 +173,7 @@ func TestCampaignValidation(t *testing.T) {
 		{"start_at", func(m map[string]any) { m["start_at"] = "2030-01-01 10:00" }},
 		{"max_leads", func(m map[string]any) { m["max_leads"] = 0 }},
 		{"max_leads", func(m map[string]any) { m["max_leads"] = "ten" }},
+		{"max_leads", func(m map[string]any) { m["max_leads"] = 1 << 31 }}, // past campaigns.max_leads (int4): was a 500
 		{"client_id", func(m map[string]any) { m["client_id"] = uuid.NewString() }},
 	}
 	for _, c := range cases {
@@ -184,7 +189,9 @@ func TestCampaignValidation(t *testing.T) {
 		}
 	}
 	var n int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatalf("rejected requests wrote %d campaigns", n)
 	}
@@ -259,7 +266,9 @@ func TestCampaignIdempotencyKey(t *testing.T) {
 		}
 	}
 	var n int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Fatalf("%d campaigns", n)
 	}
@@ -315,14 +324,18 @@ func TestConcurrentCampaignsNeverShareALead(t *testing.T) {
 	}
 	ctx := context.Background()
 	var rows, distinct, eligibleLeft int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE client_id = $1 AND status = 'active'`, tn.ID).Scan(&rows, &distinct)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE client_id = $1 AND status = 'active'`, tn.ID).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
 	if rows != distinct || rows != total {
 		t.Fatalf("rows %d distinct leads %d sum of counters %d", rows, distinct, total)
 	}
 	// Every lead that any audience matched and was eligible is now enrolled somewhere.
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE client_id = $1 AND deleted_at IS NULL AND NOT sms_stop AND NOT booked
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM leads l WHERE client_id = $1 AND deleted_at IS NULL AND NOT sms_stop AND NOT booked
 		AND status IN ('new','contacted','engaged') AND (tags && ARRAY['webinar-2025','vip','cold'] OR icp_score BETWEEN 10 AND 90 OR engagement_level IN ('low','high'))
-		AND NOT EXISTS (SELECT 1 FROM campaign_enrollments e WHERE e.lead_id = l.id AND e.status = 'active')`, tn.ID).Scan(&eligibleLeft)
+		AND NOT EXISTS (SELECT 1 FROM campaign_enrollments e WHERE e.lead_id = l.id AND e.status = 'active')`, tn.ID).Scan(&eligibleLeft); err != nil {
+		t.Fatal(err)
+	}
 	if eligibleLeft != 0 {
 		t.Fatalf("%d eligible leads left unenrolled", eligibleLeft)
 	}
@@ -343,7 +356,9 @@ func TestCampaignCapAndZeroMatch(t *testing.T) {
 	var alerts int
 	deadline := time.Now().Add(10 * time.Second)
 	for alerts == 0 && time.Now().Before(deadline) {
-		_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'alert.campaign.partial_enrollment' AND client_id = $1`, tn.ID).Scan(&alerts)
+		if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'alert.campaign.partial_enrollment' AND client_id = $1`, tn.ID).Scan(&alerts); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if alerts != 1 {
@@ -405,8 +420,10 @@ func TestCampaignScheduleRescheduleCancel(t *testing.T) {
 	}
 	h.waitCampaign(tn.Admin, c2.ID, "cancelled")
 	var audits int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE entity_id IN ($1, $2) AND action IN ('campaign.reschedule','campaign.cancel')`,
-		c.ID.String(), c2.ID.String()).Scan(&audits)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE entity_id IN ($1, $2) AND action IN ('campaign.reschedule','campaign.cancel')`,
+		c.ID.String(), c2.ID.String()).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
 	if audits != 2 {
 		t.Fatalf("audit rows %d", audits)
 	}

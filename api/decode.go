@@ -15,7 +15,8 @@ import (
 )
 
 // DecodeJSON reads one JSON object from body into dst, strictly: unknown
-// fields, trailing data, wrong types and oversize bodies are input errors
+// fields, trailing data, wrong types, oversize bodies and strings that
+// break the edge rule (invalid UTF-8, NUL; see edge.go) are input errors
 // that name the field when one is known.
 func DecodeJSON(body io.Reader, dst any) error {
 	raw, err := io.ReadAll(body)
@@ -28,6 +29,9 @@ func DecodeJSON(body io.Reader, dst any) error {
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return InvalidField("body", "request body must be a JSON object")
+	}
+	if err := checkJSONText(raw); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/nurture-sms/nurture/api"
 	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/text"
 )
 
 // inputError asserts err is a 4xx envelope error naming a field.
@@ -70,6 +73,8 @@ func FuzzDecodeCreateCampaign(f *testing.F) {
 	f.Add([]byte(`{"name":"x","target_tags":["a"],"messages":[{"body":"a"}],"max_leads":0}`))
 	f.Add([]byte(`{"name": 5}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`{"name":"x","target_tags":["a"],"messages":[{"body":"\u0000"}]}`))
+	f.Add([]byte(`{"name":"x","target_tags":["a"],"messages":[{"body":"a"}],"max_leads":2147483648}`))
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req api.CreateCampaignRequest
@@ -82,15 +87,20 @@ func FuzzDecodeCreateCampaign(f *testing.F) {
 			inputError(t, err)
 			return
 		}
-		if n := utf8.RuneCountInString(nc.Name); n < 1 || n > 100 {
-			t.Fatalf("name length %d accepted", n)
+		if n := utf8.RuneCountInString(nc.Name); n < 1 || n > 100 || text.HasControl(nc.Name) {
+			t.Fatalf("name %q accepted", nc.Name)
+		}
+		for _, m := range nc.Messages {
+			if !utf8.ValidString(m.Body) || strings.ContainsRune(m.Body, 0) {
+				t.Fatalf("message body %q accepted", m.Body)
+			}
 		}
 		if len(nc.Messages) < 1 || len(nc.Messages) > 10 {
 			t.Fatalf("%d steps accepted", len(nc.Messages))
 		}
 		seen := map[string]bool{}
 		for _, tag := range nc.Audience.TargetTags {
-			if tag != strings.ToLower(tag) || seen[tag] {
+			if tag != strings.ToLower(tag) || seen[tag] || text.HasControl(tag) {
 				t.Fatalf("tags not normalized: %v", nc.Audience.TargetTags)
 			}
 			seen[tag] = true
@@ -102,8 +112,8 @@ func FuzzDecodeCreateCampaign(f *testing.F) {
 		if nc.StartAt != nil && !nc.StartAt.After(now) {
 			t.Fatal("past start_at accepted")
 		}
-		if nc.MaxLeads != nil && *nc.MaxLeads < 1 {
-			t.Fatal("max_leads < 1 accepted")
+		if nc.MaxLeads != nil && (*nc.MaxLeads < 1 || *nc.MaxLeads > 1<<31-1) {
+			t.Fatalf("max_leads %d accepted", *nc.MaxLeads)
 		}
 	})
 }
@@ -113,6 +123,8 @@ func FuzzDecodeCreateClient(f *testing.F) {
 	f.Add([]byte(`{"name":"Acme","airtable_base_id":"appABCDEFGHIJKLMN","alert_webhook_url":"https://x.test/h","alert_email":"a@b.co"}`))
 	f.Add([]byte(`{"name":"\u0000"}`))
 	f.Add([]byte(`{"name":"a","timezone":"Local"}`))
+	f.Add([]byte("{\"name\":\"Acme \xff\"}"))
+	f.Add([]byte(`{"name":"evil\u202egnp","airtable_table":"\ufeffLeads"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req api.CreateClientRequest
 		if err := api.DecodeJSON(bytes.NewReader(body), &req); err != nil {
@@ -123,11 +135,88 @@ func FuzzDecodeCreateClient(f *testing.F) {
 			inputError(t, err)
 			return
 		}
-		if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
+		if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 || text.HasControl(req.Name) {
 			t.Fatalf("name %q accepted", req.Name)
+		}
+		if req.AirtableTable == "" || text.HasControl(req.AirtableTable) {
+			t.Fatalf("airtable_table %q accepted", req.AirtableTable)
 		}
 		if _, err := time.LoadLocation(req.Timezone); err != nil {
 			t.Fatalf("timezone %q accepted", req.Timezone)
 		}
 	})
+}
+
+// FuzzDecodeJSON checks the edge rule of DecodeJSON against a reference: a
+// document is accepted exactly when encoding/json takes it, it is valid
+// UTF-8, and none of its strings (member names included, at any depth)
+// holds NUL or a U+FFFD that encoding/json made up for an unpaired
+// surrogate escape.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":"\u0000"}`, "{\"a\":\"\xff\"}", `{"a":["\ud800"]}`, `{"a":"\ud83d\ude00"}`,
+		`{"a":"\uFFFD"}`, "{\"a\":\"\xef\xbf\xbd\"}", `{"a":"\\ud800"}`, `{"a":"\ud800","a":"x"}`, `[{"k\u0000":1}]`, `"x"`, `1`, ``,
+		`{"a":"\udbff\udfff"}`, `{"a":"\ud800\u0041"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var got any
+		err := api.DecodeJSON(bytes.NewReader(body), &got)
+		strs, refErr := jsonStrings(body)
+		clean := refErr == nil && utf8.Valid(body)
+		made := 0
+		for _, s := range strs {
+			clean = clean && !strings.ContainsRune(s, 0)
+			made += strings.Count(s, "\uFFFD")
+		}
+		clean = clean && made == givenFFFD(body)
+		if err == nil {
+			if !clean {
+				t.Fatalf("accepted %q (strings %q)", body, strs)
+			}
+			return
+		}
+		inputError(t, err)
+		if clean && strings.Contains(err.Error(), "valid UTF-8") {
+			t.Fatalf("refused clean %q: %v", body, err)
+		}
+	})
+}
+
+// jsonStrings is every string token of the single JSON value in b (member
+// names included, duplicates kept), or an error when b is not one.
+func jsonStrings(b []byte) ([]string, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var out []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := tok.(string); ok {
+			out = append(out, s)
+		}
+	}
+}
+
+// givenFFFD counts the U+FFFD a JSON text spells out: literally or as a
+// \uFFFD escape (a backslash escaped itself does not start one).
+func givenFFFD(b []byte) int {
+	n := bytes.Count(b, []byte("\uFFFD"))
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) && strings.EqualFold(string(b[i+2:i+6]), "fffd") {
+			n++
+		}
+		i++ // skip the escaped character
+	}
+	return n
 }

@@ -10,14 +10,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/lead"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/text"
 )
-
-// Lead statuses a filter may name.
-var leadStatuses = map[string]bool{"new": true, "contacted": true, "engaged": true, "booked": true, "unqualified": true, "closed": true}
-
-// LeadStatuses lists the accepted status values, for docs and errors.
-const LeadStatuses = "new, contacted, engaged, booked, unqualified, closed"
 
 const (
 	defaultLeadLimit = 50
@@ -44,8 +41,8 @@ func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
 	}
 	f.ClientID = scope
 	if s := q.Get("status"); q.Has("status") {
-		if !leadStatuses[s] {
-			return f, InvalidField("status", "status must be one of: "+LeadStatuses)
+		if !lead.ValidStatus(s) {
+			return f, InvalidField("status", "status must be one of: "+lead.StatusList())
 		}
 		f.Status = s
 	}
@@ -57,11 +54,11 @@ func ParseLeadQuery(q url.Values, p auth.Principal) (store.LeadFilter, error) {
 		f.CampaignID = &id
 	}
 	if q.Has("tag") {
-		tag := strings.ToLower(strings.TrimSpace(q.Get("tag")))
-		if tag == "" || len(tag) > 100 {
-			return f, InvalidField("tag", "tag must be 1..100 characters")
+		tag, err := text.Name(q.Get("tag"), campaign.MaxTagLen)
+		if err != nil {
+			return f, InvalidField("tag", "tag "+err.Error())
 		}
-		f.Tag = tag
+		f.Tag = strings.ToLower(tag)
 	}
 	if q.Has("created_after") {
 		t, err := ParseTime("created_after", q.Get("created_after"))
@@ -159,12 +156,12 @@ func (h *handlers) getLead(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	lead, err := h.store.GetLead(c.Request.Context(), scopeOf(principal(c)), id)
+	l, err := h.store.GetLead(c.Request.Context(), scopeOf(principal(c)), id)
 	if err != nil {
 		h.fail(c, notFoundAs(err, "lead"))
 		return
 	}
-	c.JSON(http.StatusOK, lead)
+	c.JSON(http.StatusOK, l)
 }
 
 // scopeOf is the client a principal is pinned to (nil for super_admin).

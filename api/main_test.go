@@ -192,7 +192,7 @@ type tenant struct {
 	Viewer string
 }
 
-func newTenant(t *testing.T, name string) tenant {
+func newTenant(t testing.TB, name string) tenant {
 	t.Helper()
 	ctx := context.Background()
 	c, err := testStore.CreateClient(ctx, store.NewClient{Name: name + "-" + uuid.NewString()[:8], Timezone: "UTC", AirtableTable: "Leads"}, "test")
@@ -211,7 +211,7 @@ func newTenant(t *testing.T, name string) tenant {
 	return tn
 }
 
-func superToken(t *testing.T) string {
+func superToken(t testing.TB) string {
 	t.Helper()
 	_, tok, err := testStore.CreateToken(context.Background(), store.NewToken{Role: auth.RoleSuperAdmin}, "test")
 	if err != nil {
@@ -222,7 +222,7 @@ func superToken(t *testing.T) string {
 
 // seedLeads inserts n leads for client in one statement; created_at spreads
 // over n minutes back from base, tags and statuses cycle.
-func seedLeads(t *testing.T, client uuid.UUID, n int, base time.Time) {
+func seedLeads(t testing.TB, client uuid.UUID, n int, base time.Time) {
 	t.Helper()
 	_, err := testDB.Pool.Exec(context.Background(), `
 		INSERT INTO leads (client_id, airtable_record_id, first_name, phone, email, tags, icp_score, engagement_level, status, created_at)

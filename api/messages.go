@@ -16,6 +16,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/text"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -52,8 +53,12 @@ type GenerateRequest struct {
 	CustomInstructions string `json:"custom_instructions"`
 }
 
-// Draft validates and normalizes the request into the drafting input.
+// Draft validates and normalizes the request into the drafting input. The
+// campaign name follows the name rule of every other name (internal/text).
 func (r GenerateRequest) Draft(hosts []string) (llm.DraftInput, error) {
+	if _, err := text.Name(r.CampaignName, llm.MaxCampaignName); err != nil {
+		return llm.DraftInput{}, InvalidField(llm.FieldCampaignName, llm.FieldCampaignName+" "+err.Error())
+	}
 	in := llm.DraftInput{CampaignName: r.CampaignName, TargetAudience: r.TargetAudience, Goal: r.Goal,
 		BookingLink: r.BookingLink, Tone: r.Tone, CustomInstructions: r.CustomInstructions}
 	if err := in.Normalize(llm.Limits{AllowedHosts: hosts}); err != nil {
@@ -100,12 +105,16 @@ func (h *handlers) generateMessage(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	requestID := uuid.NewString()
-	dec, err := h.store.ReserveGeneration(ctx, requestID, clientID, p.TokenID, h.drafting.Limits)
-	if errors.Is(err, store.ErrNotFound) {
-		h.fail(c, InvalidField("client_id", "client_id names no client"))
+	// A super_admin may name any client_id: it must name a client.
+	if _, err := h.store.GetClient(ctx, clientID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = InvalidField("client_id", "client_id names no client")
+		}
+		h.fail(c, err)
 		return
 	}
+	requestID := uuid.NewString()
+	dec, err := h.store.ReserveGeneration(ctx, requestID, clientID, p.TokenID, h.drafting.Limits)
 	if err != nil {
 		h.fail(c, err)
 		return

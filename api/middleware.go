@@ -106,12 +106,22 @@ func (h *handlers) authenticate() gin.HandlerFunc {
 		}
 		hash := auth.Hash(tok)
 		p, stored, err := h.store.LookupToken(c.Request.Context(), hash)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		disabled := errors.Is(err, store.ErrClientDisabled)
+		switch {
+		case err == nil || disabled:
+		case errors.Is(err, store.ErrNotFound):
+			stored = nil
+		default:
 			h.fail(c, err)
 			return
 		}
-		if err != nil || !auth.Equal(string(stored), string(hash)) {
+		if !auth.Equal(string(stored), string(hash)) {
 			abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "invalid or revoked token"})
+			return
+		}
+		// A disabled client's tokens stop working at once (checked per request).
+		if disabled {
+			abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "client is disabled"})
 			return
 		}
 		c.Set(ctxPrincipal, p)

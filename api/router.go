@@ -64,8 +64,11 @@ func Router(d Deps) *gin.Engine {
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// "/v1/leads/" is a 404 envelope like any unknown path, not a 301/307
+	// redirect without one.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
-	r.Use(h.requestContext(), recovery())
+	r.Use(h.requestContext(), recovery(), edgeInput())
 	r.NoRoute(func(c *gin.Context) { abort(c, errNotFound("route")) })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed on this route"})

@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/mehanizm/airtable"
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
@@ -103,7 +105,9 @@ func (h *harness) waitSync(tok string, id uuid.UUID, phases ...string) syncJSON 
 
 func liveLeads(t *testing.T, client uuid.UUID) int {
 	var n int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL`, client).Scan(&n)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL`, client).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
@@ -143,7 +147,9 @@ func TestSyncImportsWithExactCounts(t *testing.T) {
 		t.Fatalf("second sync: %+v", got.SyncRun)
 	}
 	var reasons int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_invalid WHERE sync_id = $1 AND reason LIKE 'phone%'`, s.ID).Scan(&reasons)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_invalid WHERE sync_id = $1 AND reason LIKE 'phone%'`, s.ID).Scan(&reasons); err != nil {
+		t.Fatal(err)
+	}
 	if reasons != 3 {
 		t.Fatalf("invalid reasons: %d", reasons)
 	}
@@ -170,7 +176,9 @@ func TestSyncTruncatedListingStagesNothing(t *testing.T) {
 		t.Fatalf("%d live leads after a truncated listing", n)
 	}
 	var deleted int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NOT NULL`, st.ID).Scan(&deleted)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NOT NULL`, st.ID).Scan(&deleted); err != nil {
+		t.Fatal(err)
+	}
 	if deleted != 0 {
 		t.Fatalf("%d leads staged", deleted)
 	}
@@ -214,7 +222,9 @@ func TestSyncStagedDeletionsRejectThenApprove(t *testing.T) {
 	var alerts int
 	deadline := time.Now().Add(10 * time.Second)
 	for alerts == 0 && time.Now().Before(deadline) {
-		_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'alert.sync.mass_deletion_staged' AND client_id = $1`, st.ID).Scan(&alerts)
+		if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'alert.sync.mass_deletion_staged' AND client_id = $1`, st.ID).Scan(&alerts); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if alerts != 1 {
@@ -244,9 +254,13 @@ func TestSyncStagedDeletionsRejectThenApprove(t *testing.T) {
 		t.Fatalf("approve deleted %d, live %d", got.Deleted, liveLeads(t, st.ID))
 	}
 	var gone, audits int
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, st.ID, removed).Scan(&gone)
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND client_id = $1
-		AND details->>'airtable_record_id' = ANY($2)`, st.ID, removed).Scan(&audits)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, st.ID, removed).Scan(&gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND client_id = $1
+		AND details->>'airtable_record_id' = ANY($2)`, st.ID, removed).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
 	if gone != 0 || audits != 400 {
 		t.Fatalf("remaining %d of the removed, %d audit rows", gone, audits)
 	}
@@ -328,10 +342,10 @@ func TestAirtableWebhookMAC(t *testing.T) {
 		m.Write([]byte(b))
 		return "hmac-sha256=" + hex.EncodeToString(m.Sum(nil))
 	}
-	runs := func() int {
+	runs := func() (int, error) {
 		var n int
-		_ = testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&n)
-		return n
+		err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&n)
+		return n, err
 	}
 	path := "/v1/webhooks/airtable/" + st.ID.String()
 	for name, hdr := range map[string]string{
@@ -349,8 +363,8 @@ func TestAirtableWebhookMAC(t *testing.T) {
 	if r := h.do("POST", "/v1/webhooks/airtable/"+uuid.NewString(), "", body, "X-Airtable-Content-MAC", mac(secret, body)); r.Status != 401 {
 		t.Fatalf("unknown client: %d", r.Status)
 	}
-	if n := runs(); n != 0 {
-		t.Fatalf("%d syncs started by forged webhooks", n)
+	if n, err := runs(); err != nil || n != 0 {
+		t.Fatalf("%d syncs started by forged webhooks (%v)", n, err)
 	}
 	if err := testEmu.SetLatency(st.Base, 150*time.Millisecond); err != nil {
 		t.Fatal(err)
@@ -375,11 +389,20 @@ func TestAirtableWebhookMAC(t *testing.T) {
 	}
 	h.waitSync(st.Admin, first.SyncID, "completed")
 	deadline := time.Now().Add(time.Minute)
-	for runs() < 2 && time.Now().Before(deadline) {
+	for {
+		n, err := runs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	var again uuid.UUID
-	_ = testDB.Pool.QueryRow(context.Background(), `SELECT id FROM sync_runs WHERE client_id = $1 AND id <> $2`, st.ID, first.SyncID).Scan(&again)
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT id FROM sync_runs WHERE client_id = $1 AND id <> $2`, st.ID, first.SyncID).Scan(&again); err != nil {
+		t.Fatal(err)
+	}
 	got := h.waitSync(st.Admin, again, "completed")
 	if got.Unchanged != 300 || got.Created != 0 {
 		t.Fatalf("re-run: %+v", got.SyncRun)
@@ -498,7 +521,10 @@ func TestSyncSchedule(t *testing.T) {
 	var id uuid.UUID
 	deadline := time.Now().Add(time.Minute)
 	for id == uuid.Nil && time.Now().Before(deadline) {
-		_ = testDB.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&id)
+		// No row yet (pgx.ErrNoRows) is what the loop waits out; anything else fails.
+		if err := testDB.Pool.QueryRow(ctx, `SELECT id FROM sync_runs WHERE client_id = $1`, st.ID).Scan(&id); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if id == uuid.Nil {
@@ -508,7 +534,9 @@ func TestSyncSchedule(t *testing.T) {
 		t.Fatalf("scheduled sync: %+v", got.SyncRun)
 	}
 	var audit string
-	_ = testDB.Pool.QueryRow(ctx, `SELECT actor FROM activity_log WHERE action = 'sync.start' AND entity_id = $1`, id.String()).Scan(&audit)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT actor FROM activity_log WHERE action = 'sync.start' AND entity_id = $1`, id.String()).Scan(&audit); err != nil {
+		t.Fatal(err)
+	}
 	if audit != "schedule" {
 		t.Fatalf("audit actor %q", audit)
 	}
@@ -635,7 +663,9 @@ func TestSyncTakesOverOrphanedStagedLeads(t *testing.T) {
 		t.Fatalf("staging again: %d, %v", n, err)
 	}
 	var audits int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'sync.stage_deletions' AND entity_id = $1`, s2.ID.String()).Scan(&audits)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'sync.stage_deletions' AND entity_id = $1`, s2.ID.String()).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
 	if audits != 1 {
 		t.Fatalf("%d staging audit rows", audits)
 	}
@@ -665,7 +695,9 @@ func TestSyncTakesOverOrphanedStagedLeads(t *testing.T) {
 		t.Fatalf("%d live leads", n)
 	}
 	var counter int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, c.ID).Scan(&counter)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, c.ID).Scan(&counter); err != nil {
+		t.Fatal(err)
+	}
 	if rows := enrollmentsOf(t, c.ID); counter != 30 || rows != 30 {
 		t.Fatalf("campaign counter %d, rows %d", counter, rows)
 	}
@@ -738,9 +770,13 @@ func TestSyncApproveSparesLeadsBackInAirtable(t *testing.T) {
 		t.Fatalf("approval: %+v", got.SyncRun)
 	}
 	var live, restores int
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL AND airtable_record_id = ANY($2)`,
-		st.ID, st.IDs[:3]).Scan(&live)
-	_ = testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.restore' AND details->>'sync_id' = $1`, s2.ID.String()).Scan(&restores)
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND deleted_at IS NULL AND airtable_record_id = ANY($2)`,
+		st.ID, st.IDs[:3]).Scan(&live); err != nil {
+		t.Fatal(err)
+	}
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.restore' AND details->>'sync_id' = $1`, s2.ID.String()).Scan(&restores); err != nil {
+		t.Fatal(err)
+	}
 	if live != 3 || restores != 3 || liveLeads(t, st.ID) != 23 {
 		t.Fatalf("kept %d of the 3 back in Airtable, %d restore audit rows, %d live", live, restores, liveLeads(t, st.ID))
 	}

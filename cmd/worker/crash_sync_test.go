@@ -71,13 +71,21 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncID, second := runSync()
-	phase := func() (string, int) {
+	phase := func() (string, int, error) {
 		var p string
 		var deleted int
-		_ = dbase.Pool.QueryRow(ctx, `SELECT phase, deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&p, &deleted)
-		return p, deleted
+		err := dbase.Pool.QueryRow(ctx, `SELECT phase, deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&p, &deleted)
+		return p, deleted, err
 	}
-	for p, _ := phase(); p != store.SyncAwaitingDecision; p, _ = phase() {
+	mustPhase := func() (string, int) {
+		t.Helper()
+		p, d, err := phase()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, d
+	}
+	for p, _ := mustPhase(); p != store.SyncAwaitingDecision; p, _ = mustPhase() {
 		if p == store.SyncFailed || ctx.Err() != nil {
 			t.Fatalf("second sync ended in %s", p)
 		}
@@ -92,20 +100,20 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 		workflows.DecisionRequest{Actor: "test", SyncID: syncID.String()}, &verdict); err != nil || verdict.Decision != "approved" {
 		t.Fatalf("approve: %+v %v", verdict, err)
 	}
-	for _, d := phase(); d < 3000; _, d = phase() {
+	for _, d := mustPhase(); d < 3000; _, d = mustPhase() {
 		if ctx.Err() != nil {
 			t.Fatal("deletion made no progress")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	if _, d := phase(); d >= removed {
+	if _, d := mustPhase(); d >= removed {
 		t.Fatalf("deletion finished (%d) before the kill", d)
 	}
 	if err := w.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = w.Wait()
-	_, at := phase()
+	_, at := mustPhase()
 	t.Logf("SIGKILL at %d deleted", at)
 	w = start()
 	var res workflows.SyncStatus
@@ -113,10 +121,18 @@ func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	var left, leftRemoved, audits, deletedCount int
-	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1`, cl.ID).Scan(&left)
-	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, cl.ID, ids[:removed]).Scan(&leftRemoved)
-	_ = dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND details->>'sync_id' = $1`, syncID.String()).Scan(&audits)
-	_ = dbase.Pool.QueryRow(ctx, `SELECT deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&deletedCount)
+	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1`, cl.ID).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE client_id = $1 AND airtable_record_id = ANY($2)`, cl.ID, ids[:removed]).Scan(&leftRemoved); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*) FROM activity_log WHERE action = 'lead.delete' AND details->>'sync_id' = $1`, syncID.String()).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbase.Pool.QueryRow(ctx, `SELECT deleted_count FROM sync_runs WHERE id = $1`, syncID).Scan(&deletedCount); err != nil {
+		t.Fatal(err)
+	}
 	if left != total-removed || leftRemoved != 0 || audits != removed || deletedCount != removed || res.Phase != store.SyncCompleted {
 		t.Fatalf("left %d (want %d), removed still there %d, audit rows %d, deleted_count %d, phase %s",
 			left, total-removed, leftRemoved, audits, deletedCount, res.Phase)

@@ -51,21 +51,29 @@ func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
 	}
 
 	start := func() *exec.Cmd { return s.worker(queue) }
-	enrolled := func() int {
+	enrolled := func() (int, error) {
 		var c int
-		_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, id).Scan(&c)
+		err := dbase.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, id).Scan(&c)
+		return c, err
+	}
+	mustEnrolled := func() int {
+		t.Helper()
+		c, err := enrolled()
+		if err != nil {
+			t.Fatal(err)
+		}
 		return c
 	}
 	w := start()
 	kills := 0
 	for _, threshold := range []int{5000, 20000, 35000} {
-		for enrolled() < threshold {
+		for mustEnrolled() < threshold {
 			if ctx.Err() != nil {
 				t.Fatal("timed out waiting for enrollment progress")
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		if got := enrolled(); got >= n {
+		if got := mustEnrolled(); got >= n {
 			t.Fatalf("enrollment finished (%d) before kill %d: make batches smaller", got, kills+1)
 		}
 		if err := w.Process.Signal(syscall.SIGKILL); err != nil {
@@ -73,7 +81,7 @@ func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
 		}
 		_ = w.Wait()
 		kills++
-		t.Logf("SIGKILL %d at %d enrolled", kills, enrolled())
+		t.Logf("SIGKILL %d at %d enrolled", kills, mustEnrolled())
 		w = start()
 	}
 	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
@@ -87,7 +95,9 @@ func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
 	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE campaign_id = $1`, id).Scan(&rows, &distinct); err != nil {
 		t.Fatal(err)
 	}
-	_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count, status FROM campaigns WHERE id = $1`, id).Scan(&counter, &status)
+	if err := dbase.Pool.QueryRow(ctx, `SELECT enrolled_count, status FROM campaigns WHERE id = $1`, id).Scan(&counter, &status); err != nil {
+		t.Fatal(err)
+	}
 	if kills != 3 || rows != n || distinct != n || counter != n || res.Enrolled != n || status != campaign.StatusActive {
 		t.Fatal(fmt.Sprintf("kills %d rows %d distinct %d counter %d result %+v status %s", kills, rows, distinct, counter, res, status))
 	}

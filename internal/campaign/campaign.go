@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nurture-sms/nurture/internal/lead"
+	"github.com/nurture-sms/nurture/internal/text"
 )
 
 // Campaign statuses (campaigns.status).
@@ -29,9 +32,6 @@ const (
 	EnrollmentPartialCapped = "partial_capped"
 	EnrollmentNone          = "none"
 )
-
-// EngagementLevels are the values a lead's engagement_level takes.
-var EngagementLevels = []string{"unknown", "low", "medium", "high"}
 
 // Audience selects a client's leads. Every set criterion must hold; tags
 // match when the lead has any of them.
@@ -58,6 +58,8 @@ const (
 	MaxDelayMinutes = 30 * 24 * 60
 	MaxTags         = 50
 	MaxTagLen       = 100
+	// MaxLeadsCap bounds max_leads: campaigns.max_leads is an integer (int4).
+	MaxLeadsCap = 1<<31 - 1
 )
 
 // FieldError names the offending field of an invalid definition.
@@ -82,10 +84,11 @@ func (a *Audience) Normalize() error {
 	seen := map[string]bool{}
 	tags := make([]string, 0, len(a.TargetTags))
 	for _, t := range a.TargetTags {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t == "" || utf8.RuneCountInString(t) > MaxTagLen || hasControl(t) {
-			return bad("target_tags", "each tag must be 1..%d printable characters", MaxTagLen)
+		t, err := text.Name(t, MaxTagLen)
+		if err != nil {
+			return bad("target_tags", "each tag %s", err)
 		}
+		t = strings.ToLower(t)
 		if !seen[t] {
 			seen[t] = true
 			tags = append(tags, t)
@@ -110,8 +113,8 @@ func (a *Audience) Normalize() error {
 	seenL := map[string]bool{}
 	for _, l := range a.EngagementLevels {
 		l = strings.ToLower(strings.TrimSpace(l))
-		if !validLevel(l) {
-			return bad("engagement_levels", "engagement_levels must be from: %s", strings.Join(EngagementLevels, ", "))
+		if !lead.ValidEngagement(l) {
+			return bad("engagement_levels", "engagement_levels must be from: %s", lead.EngagementList())
 		}
 		if !seenL[l] {
 			seenL[l] = true
@@ -126,23 +129,12 @@ func (a *Audience) Normalize() error {
 	return nil
 }
 
-func validLevel(l string) bool {
-	for _, v := range EngagementLevels {
-		if v == l {
-			return true
-		}
-	}
-	return false
-}
-
-// ValidateName checks a campaign name and returns it trimmed.
+// ValidateName checks a campaign name (the rule of internal/text) and
+// returns it trimmed.
 func ValidateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if n := utf8.RuneCountInString(name); n < 1 || n > MaxNameLen {
-		return name, bad("name", "name must be 1..%d characters", MaxNameLen)
-	}
-	if hasControl(name) {
-		return name, bad("name", "name must not contain control characters")
+	name, err := text.Name(name, MaxNameLen)
+	if err != nil {
+		return name, bad("name", "name %s", err)
 	}
 	return name, nil
 }
@@ -171,13 +163,4 @@ func ValidateStartAt(t *time.Time, now time.Time) error {
 		return bad("start_at", "start_at must be in the future")
 	}
 	return nil
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }

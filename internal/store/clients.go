@@ -119,21 +119,28 @@ func (s *Store) CreateToken(ctx context.Context, in NewToken, actor string) (Tok
 
 // LookupToken finds the live token whose hash matches. The database finds
 // the row by its hash index; the caller's token never leaves this process.
+// A client-scoped token of a disabled client returns its row with
+// ErrClientDisabled: it authenticates nothing until the client is enabled
+// again (super_admin tokens have no client).
 func (s *Store) LookupToken(ctx context.Context, hash []byte) (auth.Principal, []byte, error) {
 	var p auth.Principal
 	var role string
 	var clientID *uuid.UUID
 	var stored []byte
+	var disabled bool
 	err := s.Pool.QueryRow(ctx, `
-		SELECT t.id, t.role, t.client_id, t.token_hash FROM api_tokens t
+		SELECT t.id, t.role, t.client_id, t.token_hash, COALESCE(c.disabled, false) FROM api_tokens t
 		LEFT JOIN clients c ON c.id = t.client_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hash).Scan(&p.TokenID, &role, &clientID, &stored)
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hash).Scan(&p.TokenID, &role, &clientID, &stored, &disabled)
 	if err != nil {
 		return p, nil, notFound(err)
 	}
 	p.Role = auth.Role(role)
 	if clientID != nil {
 		p.ClientID = *clientID
+	}
+	if disabled {
+		return p, stored, ErrClientDisabled
 	}
 	return p, stored, nil
 }

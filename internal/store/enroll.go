@@ -13,10 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/lead"
 )
-
-// EligibleStatuses are the lead statuses that may still be nurtured.
-var EligibleStatuses = []string{"new", "contacted", "engaged"}
 
 // sqlArgs accumulates positional arguments.
 type sqlArgs []any
@@ -55,7 +53,7 @@ func audienceConds(clientID uuid.UUID, a campaign.Audience, args *sqlArgs) []str
 func eligibleConds(args *sqlArgs) []string {
 	return []string{
 		"NOT l.sms_stop", "NOT l.booked",
-		"l.status = ANY(" + args.add(EligibleStatuses) + "::text[])",
+		"l.status = ANY(" + args.add(lead.EligibleStatuses) + "::text[])",
 		"NOT EXISTS (SELECT 1 FROM campaign_enrollments e WHERE e.lead_id = l.id AND e.status = 'active')",
 	}
 }
