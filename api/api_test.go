@@ -656,8 +656,8 @@ func TestViewerCannotWrite(t *testing.T) {
 		{"/v1/campaigns", map[string]any{"name": "By viewer", "target_tags": []string{"vip"}, "start_at": start,
 			"messages": []map[string]any{{"body": "Hi", "delay_minutes": 0}}}, 201},
 		{"/v1/campaigns/preview", map[string]any{"target_tags": []string{"vip"}}, 200},
-		{cid + "/reschedule", map[string]any{"start_at": later}, 202},
-		{cid + "/cancel", nil, 202},
+		{cid + "/reschedule", map[string]any{"start_at": later}, 200},
+		{cid + "/cancel", nil, 200},
 		{cid + "/retry-activation", nil, 409}, // cancelled, not failed_activation
 		{"/v1/syncs", map[string]any{}, 400},  // the client has no Airtable base
 		{"/v1/syncs/" + syncID.String() + "/approve-deletions", nil, 409},
