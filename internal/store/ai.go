@@ -109,27 +109,24 @@ func (s *Store) CompleteGeneration(ctx context.Context, r GenerationRecord) erro
 
 // UsageRow is one line of a client's usage report.
 type UsageRow struct {
-	Day              string  `json:"day"`
-	ModelUsed        string  `json:"model_used"`
-	Requests         int     `json:"requests"`
-	Templates        int     `json:"templates"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
+	Day              string  `json:"day" db:"day"`
+	ModelUsed        string  `json:"model_used" db:"model_used"`
+	Requests         int     `json:"requests" db:"requests"`
+	Templates        int     `json:"templates" db:"templates"`
+	PromptTokens     int     `json:"prompt_tokens" db:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens" db:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd" db:"cost_usd"`
 }
 
 // Usage reports a client's generations per day and model since from.
 func (s *Store) Usage(ctx context.Context, clientID uuid.UUID, from time.Time) ([]UsageRow, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD'), model_used,
-			count(*), count(*) FILTER (WHERE is_template), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)::float8
+	rows, err := all[UsageRow](ctx, s.Pool, `SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, model_used,
+			count(*) AS requests, count(*) FILTER (WHERE is_template) AS templates, sum(prompt_tokens) AS prompt_tokens,
+			sum(completion_tokens) AS completion_tokens, sum(cost_usd)::float8 AS cost_usd
 		FROM ai_generations WHERE client_id = $1 AND created_at >= $2
 		GROUP BY 1, 2 ORDER BY 1 DESC, 2`, clientID, from)
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (UsageRow, error) {
-		var u UsageRow
-		err := r.Scan(&u.Day, &u.ModelUsed, &u.Requests, &u.Templates, &u.PromptTokens, &u.CompletionTokens, &u.CostUSD)
-		return u, err
-	})
+	return rows, nil
 }

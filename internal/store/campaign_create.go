@@ -65,10 +65,10 @@ func StoreIdempotentResponse(ctx context.Context, tx pgx.Tx, clientID uuid.UUID,
 // InsertCampaign inserts the row inside tx; a name taken by the client
 // (case-insensitively) is ErrDuplicate, even when two requests race.
 func InsertCampaign(ctx context.Context, tx pgx.Tx, in NewCampaign) (Campaign, error) {
-	c, err := scanCampaign(tx.QueryRow(ctx, `
+	c, err := one[Campaign](ctx, tx, `
 		INSERT INTO campaigns (id, client_id, name, audience, messages, start_at, max_leads, status, workflow_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+campaignCols,
-		in.ID, in.ClientID, in.Name, in.Audience, in.Messages, in.StartAt, in.MaxLeads, in.Status, in.WorkflowID))
+		in.ID, in.ClientID, in.Name, in.Audience, in.Messages, in.StartAt, in.MaxLeads, in.Status, in.WorkflowID)
 	if isUniqueViolation(err) {
 		return c, ErrDuplicate
 	}
@@ -83,11 +83,7 @@ func InsertCampaign(ctx context.Context, tx pgx.Tx, in NewCampaign) (Campaign, e
 
 // ListCampaigns returns a client's campaigns newest first (nil scope: all).
 func (s *Store) ListCampaigns(ctx context.Context, scope *uuid.UUID, status string, limit int) ([]Campaign, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+campaignCols+` FROM campaigns
+	return all[Campaign](ctx, s.Pool, `SELECT `+campaignCols+` FROM campaigns
 		WHERE ($1::uuid IS NULL OR client_id = $1) AND ($2 = '' OR status = $2)
 		ORDER BY created_at DESC, id DESC LIMIT $3`, scope, status, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Campaign, error) { return scanCampaign(r) })
 }

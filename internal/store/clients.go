@@ -14,19 +14,19 @@ import (
 
 // Client is a tenant.
 type Client struct {
-	ID              uuid.UUID `json:"id"`
-	Name            string    `json:"name"`
-	Timezone        string    `json:"timezone"`
-	AirtableBaseID  string    `json:"airtable_base_id"`
-	AirtableTable   string    `json:"airtable_table"`
-	AlertWebhookURL string    `json:"alert_webhook_url"`
-	AlertEmail      string    `json:"alert_email"`
-	Disabled        bool      `json:"disabled"`
-	CreatedAt       time.Time `json:"created_at"`
+	ID              uuid.UUID `json:"id" db:"id"`
+	Name            string    `json:"name" db:"name"`
+	Timezone        string    `json:"timezone" db:"timezone"`
+	AirtableBaseID  string    `json:"airtable_base_id" db:"airtable_base_id"`
+	AirtableTable   string    `json:"airtable_table" db:"airtable_table"`
+	AlertWebhookURL string    `json:"alert_webhook_url" db:"alert_webhook_url"`
+	AlertEmail      string    `json:"alert_email" db:"alert_email"`
+	Disabled        bool      `json:"disabled" db:"disabled"`
+	CreatedAt       time.Time `json:"created_at" db:"created_at"`
 	// AirtableFields is the client's column mapping (see package airtablefields).
-	AirtableFields json.RawMessage `json:"airtable_fields"`
+	AirtableFields json.RawMessage `json:"airtable_fields" db:"airtable_fields"`
 	// WebhookSecret signs Airtable webhooks and outgoing alerts; shown only on create.
-	WebhookSecret string `json:"webhook_secret,omitempty"`
+	WebhookSecret string `json:"webhook_secret,omitempty" db:"webhook_secret"`
 }
 
 // NewClient is what creating a client takes.
@@ -41,22 +41,15 @@ type NewClient struct {
 
 const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret, airtable_fields`
 
-func scanClient(row interface{ Scan(...any) error }) (Client, error) {
-	var c Client
-	err := row.Scan(&c.ID, &c.Name, &c.Timezone, &c.AirtableBaseID, &c.AirtableTable,
-		&c.AlertWebhookURL, &c.AlertEmail, &c.Disabled, &c.CreatedAt, &c.WebhookSecret, &c.AirtableFields)
-	return c, err
-}
-
 // CreateClient inserts a client and its audit row in one transaction.
 func (s *Store) CreateClient(ctx context.Context, in NewClient, actor string) (Client, error) {
 	var c Client
 	err := s.InTx(ctx, func(tx pgxTx) error {
 		var err error
-		c, err = scanClient(tx.QueryRow(ctx, `
+		c, err = one[Client](ctx, tx, `
 			INSERT INTO clients (name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+clientCols,
-			in.Name, in.Timezone, in.AirtableBaseID, in.AirtableTable, in.AlertWebhookURL, in.AlertEmail))
+			in.Name, in.Timezone, in.AirtableBaseID, in.AirtableTable, in.AlertWebhookURL, in.AlertEmail)
 		if isUniqueViolation(err) {
 			return ErrDuplicate
 		}
@@ -75,8 +68,7 @@ func (c Client) Fields() (airtablefields.Mapping, error) {
 
 // GetClient loads one client.
 func (s *Store) GetClient(ctx context.Context, id uuid.UUID) (Client, error) {
-	c, err := scanClient(s.Pool.QueryRow(ctx, `SELECT `+clientCols+` FROM clients WHERE id = $1`, id))
-	return c, notFound(err)
+	return one[Client](ctx, s.Pool, `SELECT `+clientCols+` FROM clients WHERE id = $1`, id)
 }
 
 // NewToken is what creating a token takes.

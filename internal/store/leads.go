@@ -14,33 +14,26 @@ import (
 
 // Lead is a contact synced from a client's Airtable base.
 type Lead struct {
-	ID               uuid.UUID `json:"id"`
-	ClientID         uuid.UUID `json:"client_id"`
-	AirtableRecordID string    `json:"airtable_record_id"`
-	FirstName        string    `json:"first_name"`
-	LastName         string    `json:"last_name"`
-	Phone            string    `json:"phone"`
-	Email            string    `json:"email"`
-	Timezone         string    `json:"timezone"`
-	Tags             []string  `json:"tags"`
-	ICPScore         *int      `json:"icp_score"`
-	EngagementLevel  string    `json:"engagement_level"`
-	Status           string    `json:"status"`
-	Booked           bool      `json:"booked"`
-	SMSStop          bool      `json:"sms_stop"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               uuid.UUID `json:"id" db:"id"`
+	ClientID         uuid.UUID `json:"client_id" db:"client_id"`
+	AirtableRecordID string    `json:"airtable_record_id" db:"airtable_record_id"`
+	FirstName        string    `json:"first_name" db:"first_name"`
+	LastName         string    `json:"last_name" db:"last_name"`
+	Phone            string    `json:"phone" db:"phone"`
+	Email            string    `json:"email" db:"email"`
+	Timezone         string    `json:"timezone" db:"timezone"`
+	Tags             []string  `json:"tags" db:"tags"`
+	ICPScore         *int      `json:"icp_score" db:"icp_score"`
+	EngagementLevel  string    `json:"engagement_level" db:"engagement_level"`
+	Status           string    `json:"status" db:"status"`
+	Booked           bool      `json:"booked" db:"booked"`
+	SMSStop          bool      `json:"sms_stop" db:"sms_stop"`
+	CreatedAt        time.Time `json:"created_at" db:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at" db:"updated_at"`
 }
 
 const leadCols = `l.id, l.client_id, l.airtable_record_id, l.first_name, l.last_name, l.phone, l.email, l.timezone,
 	l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop, l.created_at, l.updated_at`
-
-func scanLead(row interface{ Scan(...any) error }) (Lead, error) {
-	var l Lead
-	err := row.Scan(&l.ID, &l.ClientID, &l.AirtableRecordID, &l.FirstName, &l.LastName, &l.Phone, &l.Email, &l.Timezone,
-		&l.Tags, &l.ICPScore, &l.EngagementLevel, &l.Status, &l.Booked, &l.SMSStop, &l.CreatedAt, &l.UpdatedAt)
-	return l, err
-}
 
 // LeadCursor is the keyset position after which the next page starts.
 type LeadCursor struct {
@@ -124,20 +117,8 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, string, er
 	}
 	q := `SELECT ` + leadCols + ` FROM leads l WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY l.created_at DESC, l.id DESC LIMIT ` + arg(f.Limit+1)
-	rows, err := s.Pool.Query(ctx, q, args...)
+	out, err := all[Lead](ctx, s.Pool, q, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("list leads: %w", err)
-	}
-	defer rows.Close()
-	out := make([]Lead, 0, f.Limit+1)
-	for rows.Next() {
-		l, err := scanLead(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("scan lead: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("list leads: %w", err)
 	}
 	next := ""
@@ -151,7 +132,6 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, string, er
 
 // GetLead loads one live lead in scope (nil scope: any client).
 func (s *Store) GetLead(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (Lead, error) {
-	l, err := scanLead(s.Pool.QueryRow(ctx, `SELECT `+leadCols+` FROM leads l
-		WHERE l.id = $1 AND l.deleted_at IS NULL AND ($2::uuid IS NULL OR l.client_id = $2)`, id, scope))
-	return l, notFound(err)
+	return one[Lead](ctx, s.Pool, `SELECT `+leadCols+` FROM leads l
+		WHERE l.id = $1 AND l.deleted_at IS NULL AND ($2::uuid IS NULL OR l.client_id = $2)`, id, scope)
 }

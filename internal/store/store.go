@@ -54,3 +54,24 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// one runs a query that returns exactly one row and scans it into T by
+// column name (the fields' db tags); no row is ErrNotFound.
+func one[T any](ctx context.Context, q Querier, sql string, args ...any) (T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[T])
+	return v, notFound(err)
+}
+
+// all runs a query and scans every row into T by column name.
+func all[T any](ctx context.Context, q Querier, sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[T])
+}

@@ -25,32 +25,32 @@ const (
 
 // SyncRun is one AirtableSyncWorkflow run.
 type SyncRun struct {
-	ID         uuid.UUID `json:"id"`
-	ClientID   uuid.UUID `json:"client_id"`
-	WorkflowID string    `json:"workflow_id"`
-	Phase      string    `json:"phase"`
-	Pages      int       `json:"pages"`
-	Listed     int       `json:"listed"`
-	Created    int       `json:"created"`
-	Updated    int       `json:"updated"`
-	Unchanged  int       `json:"unchanged"`
-	Invalid    int       `json:"invalid"`
-	Staged     int       `json:"staged"`
-	Deleted    int       `json:"deleted"`
-	Restored   int       `json:"restored"`
+	ID         uuid.UUID `json:"id" db:"id"`
+	ClientID   uuid.UUID `json:"client_id" db:"client_id"`
+	WorkflowID string    `json:"workflow_id" db:"workflow_id"`
+	Phase      string    `json:"phase" db:"phase"`
+	Pages      int       `json:"pages" db:"pages"`
+	Listed     int       `json:"listed" db:"listed"`
+	Created    int       `json:"created" db:"created_count"`
+	Updated    int       `json:"updated" db:"updated_count"`
+	Unchanged  int       `json:"unchanged" db:"unchanged_count"`
+	Invalid    int       `json:"invalid" db:"invalid_count"`
+	Staged     int       `json:"staged" db:"staged_count"`
+	Deleted    int       `json:"deleted" db:"deleted_count"`
+	Restored   int       `json:"restored" db:"restored_count"`
 	// Pending campaign write-backs this run wrote to Airtable, and why the
 	// write-back stopped if it failed (the sync itself does not fail).
-	WrittenBack    int    `json:"written_back"`
-	WriteBackError string `json:"writeback_error"`
+	WrittenBack    int    `json:"written_back" db:"written_back"`
+	WriteBackError string `json:"writeback_error" db:"writeback_error"`
 	// ReviewWorkflowID is the DeletionReview that holds the decision on the
 	// staged deletions ("" for a v0 run, whose own workflow held it).
-	ReviewWorkflowID string     `json:"review_workflow_id"`
-	Decision         string     `json:"decision"` // approved, rejected, expired
-	DecidedBy        string     `json:"decided_by"`
-	DecidedAt        *time.Time `json:"decided_at"`
-	Error            string     `json:"error"`
-	StartedAt        time.Time  `json:"started_at"`
-	FinishedAt       *time.Time `json:"finished_at"`
+	ReviewWorkflowID string     `json:"review_workflow_id" db:"review_workflow_id"`
+	Decision         string     `json:"decision" db:"decision"` // approved, rejected, expired
+	DecidedBy        string     `json:"decided_by" db:"decided_by"`
+	DecidedAt        *time.Time `json:"decided_at" db:"decided_at"`
+	Error            string     `json:"error" db:"error"`
+	StartedAt        time.Time  `json:"started_at" db:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at" db:"finished_at"`
 }
 
 // DecisionWorkflow is the workflow that takes the run's decision.
@@ -64,14 +64,6 @@ func (r SyncRun) DecisionWorkflow() string {
 const syncCols = `id, client_id, workflow_id, phase, pages, listed, created_count, updated_count, unchanged_count, invalid_count,
 	staged_count, deleted_count, restored_count, written_back, writeback_error, review_workflow_id, decision, decided_by, decided_at,
 	error, started_at, finished_at`
-
-func scanSync(row interface{ Scan(...any) error }) (SyncRun, error) {
-	var r SyncRun
-	err := row.Scan(&r.ID, &r.ClientID, &r.WorkflowID, &r.Phase, &r.Pages, &r.Listed, &r.Created, &r.Updated, &r.Unchanged,
-		&r.Invalid, &r.Staged, &r.Deleted, &r.Restored, &r.WrittenBack, &r.WriteBackError, &r.ReviewWorkflowID, &r.Decision,
-		&r.DecidedBy, &r.DecidedAt, &r.Error, &r.StartedAt, &r.FinishedAt)
-	return r, err
-}
 
 // SetReviewWorkflow records the DeletionReview that holds the run's
 // decision; from then on the run awaits it.
@@ -140,20 +132,19 @@ func (s *Store) RunningSyncID(ctx context.Context, clientID uuid.UUID) (uuid.UUI
 
 // GetSyncRun loads a run in scope (nil scope: any client).
 func (s *Store) GetSyncRun(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (SyncRun, error) {
-	r, err := scanSync(s.Pool.QueryRow(ctx, `SELECT `+syncCols+` FROM sync_runs WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)`, id, scope))
-	return r, notFound(err)
+	return one[SyncRun](ctx, s.Pool, `SELECT `+syncCols+` FROM sync_runs WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2)`, id, scope)
 }
 
 // ListSyncRuns lists runs in scope (nil: every client), newest first,
 // optionally in one phase.
 func (s *Store) ListSyncRuns(ctx context.Context, scope *uuid.UUID, phase string, limit int) ([]SyncRun, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+syncCols+` FROM sync_runs
+	runs, err := all[SyncRun](ctx, s.Pool, `SELECT `+syncCols+` FROM sync_runs
 		WHERE ($1::uuid IS NULL OR client_id = $1) AND ($2 = '' OR phase = $2)
 		ORDER BY started_at DESC, id DESC LIMIT $3`, scope, phase, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list syncs: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncRun, error) { return scanSync(r) })
+	return runs, nil
 }
 
 // LeadRecord is one Airtable record mapped to lead fields.
@@ -426,22 +417,18 @@ const stagingLockKey = `1, hashtext($1::text)`
 
 // StagedRef is a staged lead and its Airtable record.
 type StagedRef struct {
-	LeadID   uuid.UUID
-	RecordID string
+	LeadID   uuid.UUID `db:"id"`
+	RecordID string    `db:"airtable_record_id"`
 }
 
 // NextStaged returns up to limit leads still staged by the sync, by id.
 func (s *Store) NextStaged(ctx context.Context, syncID uuid.UUID, limit int) ([]StagedRef, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, airtable_record_id FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL
+	refs, err := all[StagedRef](ctx, s.Pool, `SELECT id, airtable_record_id FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL
 		ORDER BY id LIMIT $2`, syncID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("next staged: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedRef, error) {
-		var x StagedRef
-		err := r.Scan(&x.LeadID, &x.RecordID)
-		return x, err
-	})
+	return refs, nil
 }
 
 // SettleStagedBatch carries out an approval for one batch, in one
@@ -549,25 +536,17 @@ func (s *Store) UpdateSyncRun(ctx context.Context, syncID uuid.UUID, u SyncUpdat
 
 // StagedLead is a lead awaiting the admin's decision.
 type StagedLead struct {
-	ID               uuid.UUID `json:"id"`
-	AirtableRecordID string    `json:"airtable_record_id"`
-	FirstName        string    `json:"first_name"`
-	LastName         string    `json:"last_name"`
-	StagedAt         time.Time `json:"staged_at"`
+	ID               uuid.UUID `json:"id" db:"id"`
+	AirtableRecordID string    `json:"airtable_record_id" db:"airtable_record_id"`
+	FirstName        string    `json:"first_name" db:"first_name"`
+	LastName         string    `json:"last_name" db:"last_name"`
+	StagedAt         time.Time `json:"staged_at" db:"staged_at"`
 }
 
 // ListStaged pages through a sync's staged leads by id.
 func (s *Store) ListStaged(ctx context.Context, syncID uuid.UUID, after uuid.UUID, limit int) ([]StagedLead, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, airtable_record_id, first_name, last_name, deleted_at FROM leads
+	return all[StagedLead](ctx, s.Pool, `SELECT id, airtable_record_id, first_name, last_name, deleted_at AS staged_at FROM leads
 		WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL AND id > $2 ORDER BY id LIMIT $3`, syncID, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedLead, error) {
-		var l StagedLead
-		err := r.Scan(&l.ID, &l.AirtableRecordID, &l.FirstName, &l.LastName, &l.StagedAt)
-		return l, err
-	})
 }
 
 // PenalizeAirtableBase pushes the base's next request slot to now+penalty

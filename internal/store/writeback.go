@@ -5,33 +5,28 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // WriteBackItem is one enrollment to write to its Airtable record.
 type WriteBackItem struct {
-	CampaignID       uuid.UUID
-	LeadID           uuid.UUID
-	AirtableRecordID string
-	CampaignName     string
-	Status           string
+	CampaignID       uuid.UUID `db:"campaign_id"`
+	LeadID           uuid.UUID `db:"lead_id"`
+	AirtableRecordID string    `db:"airtable_record_id"`
+	CampaignName     string    `db:"campaign_name"`
+	Status           string    `db:"status"`
 }
 
 // PendingWriteBacks returns up to n enrollments of the client not yet
 // written to Airtable (any campaign: a later run retries what an earlier
 // one could not write).
 func (s *Store) PendingWriteBacks(ctx context.Context, clientID uuid.UUID, n int) ([]WriteBackItem, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT e.campaign_id, e.lead_id, l.airtable_record_id, c.name, e.status
+	items, err := all[WriteBackItem](ctx, s.Pool, `SELECT e.campaign_id, e.lead_id, l.airtable_record_id, c.name AS campaign_name, e.status
 		FROM campaign_enrollments e JOIN leads l ON l.id = e.lead_id JOIN campaigns c ON c.id = e.campaign_id
 		WHERE e.client_id = $1 AND e.writeback = 'pending' ORDER BY e.campaign_id, e.lead_id LIMIT $2`, clientID, n)
 	if err != nil {
 		return nil, fmt.Errorf("pending write-backs: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (WriteBackItem, error) {
-		var it WriteBackItem
-		err := r.Scan(&it.CampaignID, &it.LeadID, &it.AirtableRecordID, &it.CampaignName, &it.Status)
-		return it, err
-	})
+	return items, nil
 }
 
 // MarkWrittenBack records the outcome ("written" or "skipped") of items.
