@@ -26,6 +26,8 @@ const (
 	UpdateReschedule      = "reschedule"
 	UpdateCancel          = "cancel"
 	UpdateRetryActivation = "retry-activation"
+	UpdatePause           = "pause"
+	UpdateResume          = "resume"
 	QueryProgress         = "progress"
 
 	// Legacy signal names (v0).
@@ -83,6 +85,11 @@ type CampaignInput struct {
 	MaxChunksPerRun  int
 	Streams          int
 	HeartbeatTimeout time.Duration
+	// Sending: one SendDue's budget, its heartbeat timeout, and rounds
+	// per run before continue-as-new.
+	SendBudget    time.Duration
+	SendHeartbeat time.Duration
+	MaxSendRounds int
 	// State carried across continue-as-new.
 	State *CampaignProgress
 }
@@ -101,6 +108,12 @@ type CampaignProgress struct {
 	LastError        string     `json:"last_error"`
 	WrittenBack      int        `json:"written_back"`
 	WriteBackError   string     `json:"writeback_error,omitempty"`
+	// Sending (v2): totals over every SendDue round.
+	Sent       int `json:"sent"`
+	Failed     int `json:"failed"`
+	Skipped    int `json:"skipped"`
+	Unknown    int `json:"unknown"`
+	SendRounds int `json:"send_rounds"`
 }
 
 // CampaignResult is the end state.
@@ -116,6 +129,8 @@ const (
 	DefaultChunkBudget     = 5 * time.Second
 	DefaultMaxChunksPerRun = 500
 	DefaultStreams         = 2
+	DefaultSendBudget      = 20 * time.Second
+	DefaultMaxSendRounds   = 300
 )
 
 // DefaultActivationRetry: 4 attempts over ~15 s, then failed_activation + alert.
@@ -129,6 +144,7 @@ var DefaultActivationRetry = &temporal.RetryPolicy{
 var (
 	ca *activities.Campaign
 	al *activities.Alerts
+	sd *activities.Sender
 )
 
 // Campaign is the CampaignWorkflow: wait for start_at on a durable timer
@@ -155,6 +171,8 @@ type campaignWF struct {
 	// loop when one arrives (no commands: v0 histories replay unchanged).
 	reqs []*steerReq
 	wake workflow.Channel
+	// sending: the workflow is in its sending phase (v2).
+	sending bool
 }
 
 func (w *campaignWF) setup(ctx workflow.Context) error {
@@ -181,11 +199,20 @@ func (w *campaignWF) setup(ctx workflow.Context) error {
 	if w.in.ActivationRetry == nil {
 		w.in.ActivationRetry = DefaultActivationRetry
 	}
+	if w.in.SendBudget <= 0 {
+		w.in.SendBudget = DefaultSendBudget
+	}
+	if w.in.SendHeartbeat <= 0 {
+		w.in.SendHeartbeat = 20 * time.Second
+	}
+	if w.in.MaxSendRounds <= 0 {
+		w.in.MaxSendRounds = DefaultMaxSendRounds
+	}
 	w.reschedCh = workflow.GetSignalChannel(ctx, SignalReschedule)
 	w.cancelCh = workflow.GetSignalChannel(ctx, SignalCancel)
 	w.retryCh = workflow.GetSignalChannel(ctx, SignalRetryActivation)
 	w.wake = workflow.NewBufferedChannel(ctx, 1)
-	for _, kind := range []string{UpdateCancel, UpdateReschedule, UpdateRetryActivation} {
+	for _, kind := range []string{UpdateCancel, UpdateReschedule, UpdateRetryActivation, UpdatePause, UpdateResume} {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, kind,
 			func(ctx workflow.Context, in SteerRequest) (SteerResult, error) { return w.submit(ctx, kind, in) },
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, in SteerRequest) error {
@@ -202,7 +229,8 @@ func (w *campaignWF) setup(ctx workflow.Context) error {
 func cancellable(status string) bool {
 	switch status {
 	case "", // starting: the row is being loaded; the cancel is carried out right after
-		campaign.StatusScheduled, campaign.StatusActivating, campaign.StatusFailedActivation, campaign.StatusEnrolling:
+		campaign.StatusScheduled, campaign.StatusActivating, campaign.StatusFailedActivation, campaign.StatusEnrolling,
+		campaign.StatusPaused:
 		return true
 	}
 	return false
@@ -225,8 +253,16 @@ func (w *campaignWF) validate(kind string, in SteerRequest, now time.Time) error
 	}
 	switch kind {
 	case UpdateCancel:
-		if !cancellable(w.p.Status) {
+		if !cancellable(w.p.Status) && !(w.sending && w.p.Status == campaign.StatusActive) {
 			return temporal.NewApplicationError("campaign is "+st+"; cancel is not possible now", ErrTypeRefused)
+		}
+	case UpdatePause:
+		if !w.sending || w.p.Status != campaign.StatusActive {
+			return temporal.NewApplicationError("campaign is "+st+"; only a campaign that is sending can be paused", ErrTypeRefused)
+		}
+	case UpdateResume:
+		if w.p.Status != campaign.StatusPaused {
+			return temporal.NewApplicationError("campaign is "+st+"; only a paused campaign can be resumed", ErrTypeRefused)
 		}
 	case UpdateReschedule:
 		if st != campaign.StatusScheduled {
@@ -275,7 +311,9 @@ func (w *campaignWF) refuseStale() {
 			continue
 		}
 		if (r.kind == UpdateReschedule && w.p.Status != campaign.StatusScheduled) ||
-			(r.kind == UpdateRetryActivation && w.p.Status != campaign.StatusFailedActivation) {
+			(r.kind == UpdateRetryActivation && w.p.Status != campaign.StatusFailedActivation) ||
+			(r.kind == UpdatePause && w.p.Status != campaign.StatusActive) ||
+			(r.kind == UpdateResume && w.p.Status != campaign.StatusPaused) {
 			w.answer(r, temporal.NewApplicationError("campaign is "+w.p.Status+"; "+r.kind+" is not possible now", ErrTypeRefused))
 		}
 	}
@@ -308,7 +346,7 @@ func (w *campaignWF) finish(ctx workflow.Context) error {
 // to carry out.
 func (w *campaignWF) pending(kind string) *steerReq {
 	for _, r := range w.reqs {
-		if r.kind == kind {
+		if r.kind == kind && !r.taken {
 			r.taken = true
 			return r
 		}
@@ -367,7 +405,28 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 				in.State = &st
 				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
 			}
-		default: // active, no_eligible_leads, cancelled, orphaned
+		case campaign.StatusActive, campaign.StatusPaused:
+			// v2: an active campaign sends its sequence. Workflows that
+			// reached active before v2 ended here.
+			if workflow.GetVersion(ctx, "send-sequence", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				return w.result(), w.finish(ctx)
+			}
+			var can bool
+			can, err = w.send(ctx)
+			if err == nil && can {
+				if err := w.finish(ctx); err != nil {
+					return nil, err
+				}
+				in := w.in
+				st := w.p
+				st.Runs++
+				in.State = &st
+				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
+			}
+			if err == nil {
+				return w.result(), w.finish(ctx)
+			}
+		default: // no_eligible_leads, cancelled, orphaned, completed
 			return w.result(), w.finish(ctx)
 		}
 		if err != nil {
@@ -632,6 +691,8 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 	}
 	// The campaign is settled: a cancel that arrived during the last step is
 	// refused now, with the state it found (never accepted and dropped).
+	// (A v2 workflow goes on sending: an active campaign can be cancelled
+	// then, by an Update that arrives after this.)
 	w.refuseAll(fmt.Sprintf(" (enrollment finished with %d leads)", fin.Enrolled))
 	if fin.Status == campaign.StatusActive {
 		w.writeBack(ctx)
@@ -705,4 +766,150 @@ func rootMessage(err error) string {
 		}
 		err = u
 	}
+}
+
+// send is the sending phase (v2): SendDue rounds, each sending what is due
+// for its budget, with a durable timer to the next due step in between;
+// pause holds it, resume goes on exactly where it stopped (the ledger, not
+// a cursor, says what was sent), cancel ends it. It ends the campaign
+// completed when every enrollment has left the sequence, and reports true
+// when the workflow should continue as new.
+func (w *campaignWF) send(ctx workflow.Context) (bool, error) {
+	w.sending = true
+	sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: w.in.SendBudget + 2*time.Minute,
+		HeartbeatTimeout:    w.in.SendHeartbeat,
+		RetryPolicy:         dbWorkRetry,
+	})
+	for rounds := 0; ; rounds++ {
+		if w.p.Status == campaign.StatusPaused {
+			done, err := w.waitWhilePaused(ctx)
+			if done || err != nil {
+				return false, err
+			}
+		}
+		if rounds >= w.in.MaxSendRounds || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return true, nil
+		}
+		f := workflow.ExecuteActivity(summarized(sctx, "send due steps: %d sent so far", w.p.Sent), sd.SendDue,
+			activities.SendInput{CampaignID: w.in.CampaignID, Budget: w.in.SendBudget})
+		// A pause or cancel is committed at once (the round's next batch
+		// finds the campaign inactive and stops); its answer waits for the
+		// round to end, so nothing more reaches the provider after it.
+		var held []*steerReq
+		for !f.IsReady() {
+			sel := workflow.NewSelector(ctx)
+			sel.AddFuture(f, func(workflow.Future) {})
+			sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+			sel.Select(ctx)
+			w.refuseStale()
+			if r := w.pending(UpdateCancel); r != nil {
+				if err := w.commitCancel(ctx, r); err != nil {
+					return false, err
+				}
+				held = append(held, r)
+			} else if r := w.pending(UpdatePause); r != nil {
+				if err := w.setStatus(ctx, campaign.StatusPaused, "", w.audit(r)); err != nil {
+					w.answer(r, err)
+					return false, err
+				}
+				held = append(held, r)
+			}
+		}
+		var res activities.SendResult
+		err := f.Get(ctx, &res)
+		for _, r := range held {
+			w.answer(r, nil)
+		}
+		w.p.SendRounds++
+		w.p.Sent += res.Sent
+		w.p.Failed += res.Failed
+		w.p.Skipped += res.Skipped
+		w.p.Unknown += res.Unknown
+		if err != nil {
+			return false, err
+		}
+		if res.Unknown > 0 {
+			_ = w.alert(ctx, "campaign.sends_unknown", "error", "Messages in an unknown state",
+				fmt.Sprintf("%d messages could not be settled with the provider (their answer was lost and the provider could not be asked); they are not sent again and are counted as unknown.", res.Unknown),
+				map[string]any{"unknown": res.Unknown})
+		}
+		switch {
+		case w.p.Status == campaign.StatusCancelled:
+			return false, nil
+		case w.p.Status == campaign.StatusPaused:
+			continue
+		case res.Active == 0 && !res.Stopped:
+			err := w.setStatus(ctx, campaign.StatusCompleted, "", nil)
+			w.refuseAll("")
+			return false, err
+		case res.NextDue > 0:
+			// Until the next step falls due (the activity read the time
+			// off the database), or an Update.
+			done, err := w.sleepUntilDue(ctx, res.NextDue)
+			if done || err != nil {
+				return false, err
+			}
+		}
+	}
+}
+
+// commitCancel cancels the campaign (enrollments cancelled, its audit row)
+// without answering the Update yet.
+func (w *campaignWF) commitCancel(ctx workflow.Context, r *steerReq) error {
+	w.cancelled = true
+	w.p.Status = campaign.StatusCancelled
+	w.refuseStale()
+	in := activities.CancelInput{CampaignID: w.in.CampaignID, Audit: w.audit(r)}
+	if err := workflow.ExecuteLocalActivity(summarizedLocal(localCtx(ctx), "cancel the campaign, free its leads"), ca.Cancel, in).Get(ctx, nil); err != nil {
+		w.answer(r, err)
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, CampaignStatusKey.ValueSet(campaign.StatusCancelled))
+}
+
+// waitWhilePaused waits for resume (answered once the campaign is active
+// again) or cancel. done: the campaign was cancelled.
+func (w *campaignWF) waitWhilePaused(ctx workflow.Context) (bool, error) {
+	for w.p.Status == campaign.StatusPaused {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+		sel.Select(ctx)
+		if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
+			return true, err
+		}
+		if r := w.pending(UpdateResume); r != nil {
+			err := w.setStatus(ctx, campaign.StatusActive, "", w.audit(r))
+			w.answer(r, err)
+			if err != nil {
+				return false, err
+			}
+		}
+		w.refuseStale()
+	}
+	return false, nil
+}
+
+// sleepUntilDue waits d on a durable timer; a pause or cancel arriving
+// meanwhile is carried out at once. done: the campaign was cancelled.
+func (w *campaignWF) sleepUntilDue(ctx workflow.Context, d time.Duration) (bool, error) {
+	tctx, stop := workflow.WithCancel(ctx)
+	defer stop()
+	timer := workflow.NewTimer(tctx, d)
+	for !timer.IsReady() {
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) {})
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+		sel.Select(ctx)
+		w.refuseStale()
+		if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
+			return true, err
+		}
+		if r := w.pending(UpdatePause); r != nil {
+			err := w.setStatus(ctx, campaign.StatusPaused, "", w.audit(r))
+			w.answer(r, err)
+			return false, err
+		}
+	}
+	return false, nil
 }

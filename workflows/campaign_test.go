@@ -22,17 +22,27 @@ import (
 var (
 	ca *activities.Campaign
 	al *activities.Alerts
+	sd *activities.Sender
 )
 
 const campID = "5f0c3d4e-0000-4000-8000-000000000001"
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := newEnvNoSend(t)
+	// Sending (v2): by default the sequence is done at once.
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(activities.SendResult{Active: 0}, nil).Maybe()
+	return env
+}
+
+// newEnvNoSend leaves SendDue to the test.
+func newEnvNoSend(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.Campaign)
 	env.RegisterActivity(&activities.Campaign{})
 	env.RegisterActivity(&activities.Alerts{})
 	env.RegisterActivity(&activities.Sync{})
+	env.RegisterActivity(&activities.Sender{})
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
 	env.OnActivity(sa.WriteBack, mock.Anything, mock.Anything).Return(activities.WriteBackResult{Done: true}, nil).Maybe()
 	return env
@@ -78,10 +88,10 @@ func TestCampaignWaitsForStartTimerThenActivates(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.CampaignResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, campaign.StatusActive, res.Status)
+	require.Equal(t, campaign.StatusCompleted, res.Status, "active, then the (mocked) sequence is sent")
 	require.Equal(t, 10, res.Enrolled)
 	require.False(t, activatedAt.Before(start), "activated at %v before start %v", activatedAt, start)
-	require.Equal(t, []string{campaign.StatusActivating}, *got)
+	require.Equal(t, []string{campaign.StatusActivating, campaign.StatusCompleted}, *got)
 }
 
 func TestCampaignRescheduleRearmsTimer(t *testing.T) {
@@ -214,10 +224,10 @@ func TestCampaignActivationFailureAlertsThenRetrySucceeds(t *testing.T) {
 	require.Len(t, alerts, 1)
 	require.Equal(t, "campaign.activation_failed", alerts[0].Kind)
 	require.Equal(t, 3, attempts, "two attempts under the retry policy, one after retry-activation")
-	require.Equal(t, []string{campaign.StatusFailedActivation, campaign.StatusActivating}, *got)
+	require.Equal(t, []string{campaign.StatusFailedActivation, campaign.StatusActivating, campaign.StatusCompleted}, *got)
 	var res workflows.CampaignResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, campaign.StatusActive, res.Status)
+	require.Equal(t, campaign.StatusCompleted, res.Status)
 	require.ErrorContains(t, early.rejected, "only possible after a failed activation")
 	require.NoError(t, retry.err)
 	require.Equal(t, campaign.StatusActivating, retry.result.Status)
@@ -376,7 +386,7 @@ func TestCampaignCancelRacingTheLastChunkGetsAVerdict(t *testing.T) {
 		want string
 	}{
 		{"during the last chunk", 30 * time.Second, campaign.StatusCancelled},
-		{"while enrollment is settled", 75 * time.Second, campaign.StatusActive},
+		{"while enrollment is settled", 75 * time.Second, campaign.StatusCompleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
@@ -451,4 +461,119 @@ func TestCampaignCancelBeforeLoad(t *testing.T) {
 	require.Equal(t, campaign.StatusCancelled, res.Status)
 	require.NoError(t, c.err)
 	require.Equal(t, campaign.StatusCancelled, c.result.Status)
+}
+
+// activeEnv is a campaign that enrolls at once and goes on to send.
+func activeEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]string) {
+	env := newEnvNoSend(t)
+	got := statuses(env)
+	env.OnActivity(ca.LoadCampaign, mock.Anything, campID).Return(activities.CampaignInfo{Status: campaign.StatusActivating}, nil)
+	env.OnActivity(ca.Activate, mock.Anything, campID).Return(10, nil)
+	enrollOnce(env, 10)
+	env.OnActivity(ca.Finalize, mock.Anything, campID).Return(store.FinalizeResult{Status: campaign.StatusActive, EnrollmentStatus: campaign.EnrollmentComplete, Enrolled: 10}, nil)
+	return env, got
+}
+
+// Rounds of SendDue with a durable timer to the next due step between
+// them, until no enrollment is left: completed.
+func TestCampaignSendsTheSequenceUntilDone(t *testing.T) {
+	env, got := activeEnv(t)
+	var rounds []time.Time
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+		rounds = append(rounds, env.Now())
+		if len(rounds) == 1 {
+			return activities.SendResult{Sent: 10, Active: 10, NextDue: 2 * time.Hour}, nil
+		}
+		return activities.SendResult{Sent: 10, Active: 0}, nil
+	})
+	var p workflows.CampaignProgress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.QueryProgress)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&p))
+	}, time.Hour)
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCompleted, res.Status)
+	require.Len(t, rounds, 2)
+	require.GreaterOrEqual(t, rounds[1].Sub(rounds[0]), 2*time.Hour, "the second round waited for the next due step")
+	require.Equal(t, campaign.StatusActive, p.Status)
+	require.Equal(t, 10, p.Sent)
+	require.Equal(t, []string{campaign.StatusCompleted}, (*got)[len(*got)-1:])
+}
+
+// A pause during a round is committed at once and answered when the round
+// has ended (nothing more reaches the provider after the answer); resume
+// goes on; a pause while paused is refused.
+func TestCampaignPauseAndResume(t *testing.T) {
+	env, got := activeEnv(t)
+	var rounds []time.Time
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+		rounds = append(rounds, env.Now())
+		if len(rounds) == 1 {
+			return activities.SendResult{Sent: 4, Active: 10, Stopped: true}, nil
+		}
+		return activities.SendResult{Sent: 6, Active: 0}, nil
+	}).After(30 * time.Second)
+	var pause, again, resume *updateOutcome
+	var pausedAt time.Time
+	env.RegisterDelayedCallback(func() {
+		pause = sendUpdate(env, workflows.UpdatePause, workflows.SteerRequest{Actor: "token:a"})
+	}, 10*time.Second)
+	env.RegisterDelayedCallback(func() {
+		if pause.completed {
+			pausedAt = env.Now()
+		}
+		again = sendUpdate(env, workflows.UpdatePause, workflows.SteerRequest{})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		resume = sendUpdate(env, workflows.UpdateResume, workflows.SteerRequest{Actor: "token:a"})
+	}, time.Hour)
+	start := env.Now()
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCompleted, res.Status)
+	require.NoError(t, pause.err)
+	require.Equal(t, campaign.StatusPaused, pause.result.Status)
+	require.False(t, pausedAt.IsZero(), "pause answered by the time the round ended")
+	require.ErrorContains(t, again.rejected, "only a campaign that is sending can be paused")
+	require.NoError(t, resume.err)
+	require.Equal(t, campaign.StatusActive, resume.result.Status)
+	require.Len(t, rounds, 2)
+	require.GreaterOrEqual(t, rounds[1].Sub(start), time.Hour, "nothing was sent while paused")
+	require.Contains(t, *got, campaign.StatusPaused)
+}
+
+// Cancel while waiting for the next due step ends the campaign at once.
+func TestCampaignCancelWhileSending(t *testing.T) {
+	env, _ := activeEnv(t)
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(activities.SendResult{Sent: 10, Active: 10, NextDue: 24 * time.Hour}, nil).Once()
+	env.OnActivity(ca.Cancel, mock.Anything, mock.Anything).Return(nil).Once()
+	var c *updateOutcome
+	env.RegisterDelayedCallback(func() { c = sendUpdate(env, workflows.UpdateCancel, workflows.SteerRequest{Actor: "token:a"}) }, time.Hour)
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCancelled, res.Status)
+	require.NoError(t, c.err)
+	env.AssertExpectations(t)
+}
+
+// Messages that could not be settled raise an alert.
+func TestCampaignAlertsOnUnknownSends(t *testing.T) {
+	env, _ := activeEnv(t)
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(activities.SendResult{Sent: 8, Unknown: 2, Active: 0}, nil)
+	var kinds []string
+	env.OnActivity(al.SendAlert, mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.Alert) error {
+		kinds = append(kinds, a.Kind)
+		return nil
+	})
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"campaign.sends_unknown"}, kinds)
 }

@@ -26,3 +26,8 @@ func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.A
 func RegisterLLM(w worker.Registry, draft *activities.Draft) {
 	w.RegisterActivity(draft)
 }
+
+// RegisterSender adds the sequence-sending activity (SendDue) to w.
+func RegisterSender(w worker.Registry, s *activities.Sender) {
+	w.RegisterActivity(s)
+}

@@ -22,6 +22,10 @@ const (
 	StatusNoEligibleLeads  = "no_eligible_leads"
 	StatusCancelled        = "cancelled"
 	StatusOrphaned         = "orphaned"
+	// Sending the sequence (v2 workflows): active sends, paused holds,
+	// completed when every enrollment left the sequence.
+	StatusPaused    = "paused"
+	StatusCompleted = "completed"
 )
 
 // Enrollment statuses (campaigns.enrollment_status).

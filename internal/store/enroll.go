@@ -118,8 +118,12 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after, up
 		var maxLeads *int
 		var enrolled int
 		var audRaw []byte
-		err := tx.QueryRow(ctx, `SELECT client_id, status, max_leads, enrolled_count, audience FROM campaigns WHERE id = $1`, campaignID).
-			Scan(&clientID, &status, &maxLeads, &enrolled, &audRaw)
+		var firstDue time.Time
+		// Step 1 is due at activation plus its delay.
+		err := tx.QueryRow(ctx, `SELECT client_id, status, max_leads, enrolled_count, audience,
+				COALESCE(activated_at, now()) + make_interval(mins => COALESCE((messages->0->>'delay_minutes')::int, 0))
+			FROM campaigns WHERE id = $1`, campaignID).
+			Scan(&clientID, &status, &maxLeads, &enrolled, &audRaw, &firstDue)
 		if err != nil {
 			return notFound(err)
 		}
@@ -164,8 +168,8 @@ func (s *Store) EnrollBatch(ctx context.Context, campaignID uuid.UUID, after, up
 				SELECT l.id FROM leads l WHERE ` + strings.Join(conds, " AND ") + `
 				ORDER BY l.id LIMIT ` + args.add(limit) + `
 			), ins AS (
-				INSERT INTO campaign_enrollments (campaign_id, lead_id, client_id, next_send_at)
-				SELECT ` + args.add(campaignID) + `, id, ` + args.add(clientID) + `, now() FROM cand
+				INSERT INTO campaign_enrollments (campaign_id, lead_id, client_id, next_send_at, due_at)
+				SELECT ` + args.add(campaignID) + `, id, ` + args.add(clientID) + `, now(), ` + args.add(firstDue) + `::timestamptz FROM cand
 				ON CONFLICT DO NOTHING
 				RETURNING 1
 			)

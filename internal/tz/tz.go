@@ -14,7 +14,27 @@ import (
 var (
 	answers sync.Map // name -> bool
 	cached  atomic.Int64
+	zones   sync.Map // name -> *time.Location
 )
+
+// Load is time.LoadLocation, cached; for a name that is not a valid zone
+// (see Valid) it answers false, for the caller to choose a fallback.
+func Load(name string) (*time.Location, bool) {
+	if l, hit := zones.Load(name); hit {
+		return l.(*time.Location), true
+	}
+	if !Valid(name) {
+		return nil, false
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, false
+	}
+	if cached.Add(1) < 10000 {
+		zones.Store(name, l)
+	}
+	return l, true
+}
 
 // Valid reports whether name is an IANA time zone ("UTC" included, "Local"
 // in any case not: it would mean the server's zone).
