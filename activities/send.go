@@ -153,13 +153,21 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 			return res, err
 		}
 		if len(due) == 0 {
-			wait, active, err := a.Store.NextDue(ctx, id)
+			wait, active, err := a.Store.NextDue(ctx, id, a.StaleAfter)
 			if err != nil {
 				return res, err
 			}
 			res.Active = active
 			if active == 0 {
 				return res, nil
+			}
+			if wait == 0 {
+				// Rows left open have gone stale: settle them now.
+				rec, err := a.reconcile(ctx, plan)
+				res.add(rec)
+				if err != nil {
+					return res, err
+				}
 			}
 			if left := time.Until(deadline); wait > left {
 				res.NextDue = wait - left
@@ -275,7 +283,7 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 			}
 		}
 	}
-	wait, active, err := a.Store.NextDue(ctx, id)
+	wait, active, err := a.Store.NextDue(ctx, id, a.StaleAfter)
 	res.Active, res.NextDue = active, wait
 	return res, err
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/airtablefields"
 	"github.com/nurture-sms/nurture/internal/lead"
+	"github.com/nurture-sms/nurture/internal/sms"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/tz"
 )
@@ -425,8 +426,6 @@ func (a *Sync) sleep(ctx context.Context, d time.Duration, beat func()) error {
 	return nil
 }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
-
 // mapRecords turns Airtable records into leads, setting aside the invalid
 // ones with the reason.
 func mapRecords(in []*airtable.Record, m airtablefields.Mapping) ([]store.LeadRecord, []store.InvalidRecord) {
@@ -458,7 +457,7 @@ func mapRecord(r *airtable.Record, m airtablefields.Mapping) (store.LeadRecord, 
 	if r.ID == "" {
 		return l, "record has no id"
 	}
-	if !e164.MatchString(l.Phone) {
+	if !sms.ValidE164(l.Phone) {
 		return l, "phone is missing or not E.164"
 	}
 	if l.Timezone == "" {

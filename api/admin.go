@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nurture-sms/nurture/internal/auth"
+	"github.com/nurture-sms/nurture/internal/quiet"
+	"github.com/nurture-sms/nurture/internal/sms"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/text"
 	"github.com/nurture-sms/nurture/internal/tz"
@@ -23,6 +25,17 @@ type CreateClientRequest struct {
 	AirtableTable   string `json:"airtable_table"`
 	AlertWebhookURL string `json:"alert_webhook_url"`
 	AlertEmail      string `json:"alert_email"`
+	// Sending: the client's own number ("": the deployment's), its window
+	// (default 09:00-20:00 every day), messages per lead per 24 h
+	// (default 3), and what HELP answers.
+	SMSFrom     string            `json:"sms_from"`
+	QuietHours  *QuietHoursFields `json:"quiet_hours"`
+	MaxPerDay   *int              `json:"max_per_day"`
+	ProgramName string            `json:"program_name"`
+	HelpText    string            `json:"help_text"`
+	Contact     string            `json:"contact"`
+
+	window quiet.Window
 }
 
 var airtableBaseID = regexp.MustCompile(`^app[A-Za-z0-9]{14}$`)
@@ -70,7 +83,47 @@ func (r *CreateClientRequest) Validate() error {
 			return InvalidField("alert_email", "alert_email must be a plain e-mail address")
 		}
 	}
+	if r.SMSFrom != "" && !sms.ValidE164(r.SMSFrom) {
+		return InvalidField("sms_from", "sms_from must be an E.164 phone number such as +15551234567")
+	}
+	r.window = quiet.Default
+	if r.QuietHours != nil {
+		w, err := r.QuietHours.Window("quiet_hours")
+		if err != nil {
+			return err
+		}
+		r.window = w
+	}
+	if r.MaxPerDay != nil && (*r.MaxPerDay < 1 || *r.MaxPerDay > 50) {
+		return InvalidField("max_per_day", "max_per_day must be an integer from 1 to 50")
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{{"program_name", &r.ProgramName, 60}, {"contact", &r.Contact, 120}, {"help_text", &r.HelpText, 320}} {
+		if *f.v == "" {
+			continue
+		}
+		v, err := text.Name(*f.v, f.max)
+		if err != nil {
+			return InvalidField(f.name, f.name+" "+err.Error())
+		}
+		*f.v = v
+	}
 	return nil
+}
+
+// newClient is the validated request for the store.
+func (r *CreateClientRequest) newClient() store.NewClient {
+	nc := store.NewClient{Name: r.Name, Timezone: r.Timezone, AirtableBaseID: r.AirtableBaseID, AirtableTable: r.AirtableTable,
+		AlertWebhookURL: r.AlertWebhookURL, AlertEmail: r.AlertEmail, SMSFrom: r.SMSFrom,
+		QuietStart: r.window.Start, QuietEnd: r.window.End, SendDays: int(r.window.Days),
+		ProgramName: r.ProgramName, HelpText: r.HelpText, Contact: r.Contact}
+	if r.MaxPerDay != nil {
+		nc.MaxPerDay = *r.MaxPerDay
+	}
+	return nc
 }
 
 func (h *handlers) createClient(c *gin.Context) {
@@ -83,10 +136,11 @@ func (h *handlers) createClient(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	cl, err := h.store.CreateClient(c.Request.Context(), store.NewClient{
-		Name: req.Name, Timezone: req.Timezone, AirtableBaseID: req.AirtableBaseID, AirtableTable: req.AirtableTable,
-		AlertWebhookURL: req.AlertWebhookURL, AlertEmail: req.AlertEmail,
-	}, principal(c).Actor())
+	cl, err := h.store.CreateClient(c.Request.Context(), req.newClient(), principal(c).Actor())
+	if errors.Is(err, store.ErrNumberTaken) {
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "another client sends from this number", Details: map[string]any{"field": "sms_from"}})
+		return
+	}
 	if errors.Is(err, store.ErrDuplicate) {
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeDuplicateName, Message: "a client with this name exists", Details: map[string]any{"field": "name"}})
 		return

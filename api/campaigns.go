@@ -26,6 +26,8 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/llm"
+	"github.com/nurture-sms/nurture/internal/quiet"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
@@ -45,6 +47,49 @@ type CreateCampaignRequest struct {
 	Messages         []campaign.Step `json:"messages"`
 	StartAt          *string         `json:"start_at"`
 	MaxLeads         *int            `json:"max_leads"`
+	// Sending: {{booking_link}}, whether a reply stops the sequence
+	// (default true), and a window narrower than the client's.
+	BookingLink *string           `json:"booking_link"`
+	StopOnReply *bool             `json:"stop_on_reply"`
+	QuietHours  *QuietHoursFields `json:"quiet_hours"`
+}
+
+// QuietHoursFields is a sending window in the recipient's local time:
+// "HH:MM" start and end within 08:00-21:00 (TCPA), and the days it is
+// open (mon..sun; empty: every day).
+type QuietHoursFields struct {
+	Start string   `json:"start"`
+	End   string   `json:"end"`
+	Days  []string `json:"days"`
+}
+
+var dayNames = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// Window validates the fields as a window (field names the JSON path).
+func (q *QuietHoursFields) Window(field string) (quiet.Window, error) {
+	var w quiet.Window
+	var err error
+	if w.Start, err = quiet.ParseClock(q.Start); err != nil {
+		return w, InvalidField(field+".start", field+".start: "+err.Error())
+	}
+	if w.End, err = quiet.ParseClock(q.End); err != nil {
+		return w, InvalidField(field+".end", field+".end: "+err.Error())
+	}
+	if len(q.Days) == 0 {
+		w.Days = quiet.EveryDay
+	}
+	for _, d := range q.Days {
+		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))]
+		if !ok {
+			return w, InvalidField(field+".days", field+".days must name days as sun, mon, tue, wed, thu, fri, sat")
+		}
+		w.Days |= 1 << uint(wd)
+	}
+	if err := w.Validate(); err != nil {
+		return w, InvalidField(field, err.Error())
+	}
+	return w, nil
 }
 
 // audience validates and normalizes the audience part.
@@ -70,8 +115,9 @@ func (r *CreateCampaignRequest) audience() (campaign.Audience, error) {
 	return a, nil
 }
 
-// Validate checks a create request against now.
-func (r *CreateCampaignRequest) Validate(now time.Time) (store.NewCampaign, error) {
+// Validate checks a create request against now; a booking link must be on
+// bookingHosts (default calendly.com).
+func (r *CreateCampaignRequest) Validate(now time.Time, bookingHosts ...string) (store.NewCampaign, error) {
 	var nc store.NewCampaign
 	name, err := campaign.ValidateName(r.Name)
 	if err != nil {
@@ -81,8 +127,24 @@ func (r *CreateCampaignRequest) Validate(now time.Time) (store.NewCampaign, erro
 	if err != nil {
 		return nc, err
 	}
-	if err := campaign.ValidateSteps(r.Messages); err != nil {
+	if r.BookingLink != nil && strings.TrimSpace(*r.BookingLink) != "" {
+		link, err := llm.NormalizeBookingLink(*r.BookingLink, bookingHosts)
+		if err != nil {
+			return nc, InvalidField("booking_link", "booking_link "+strings.TrimPrefix(err.Error(), "booking_link: "))
+		}
+		nc.BookingLink = link
+	}
+	if err := campaign.ValidateSequence(r.Messages, nc.BookingLink); err != nil {
 		return nc, fieldErr(err)
+	}
+	nc.StopOnReply = r.StopOnReply == nil || *r.StopOnReply
+	if r.QuietHours != nil {
+		w, err := r.QuietHours.Window("quiet_hours")
+		if err != nil {
+			return nc, err
+		}
+		days := int(w.Days)
+		nc.QuietStart, nc.QuietEnd, nc.SendDays = &w.Start, &w.End, &days
 	}
 	if r.StartAt != nil {
 		t, err := ParseTime("start_at", *r.StartAt)
@@ -150,7 +212,7 @@ func (h *handlers) createCampaign(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	nc, err := req.Validate(time.Now())
+	nc, err := req.Validate(time.Now(), h.drafting.BookingHosts...)
 	if err != nil {
 		h.fail(c, err)
 		return

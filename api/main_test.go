@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,14 +25,21 @@ import (
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/llm"
+	"github.com/nurture-sms/nurture/internal/smsemu"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/testenv"
+	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
 var (
-	testEmu      = airtableemu.New(airtableemu.Options{Penalty: 300 * time.Millisecond})
+	testEmu    = airtableemu.New(airtableemu.Options{Penalty: 300 * time.Millisecond})
+	testSMS    = smsemu.New(smsemu.Options{CallbackDelay: 20 * time.Millisecond})
+	testSMSURL string
+	// testPublic is the API every test's SMS callbacks and inbound posts reach
+	// (the emulator needs one address; each harness has its own server).
+	testPublic   = &publicAPI{}
 	testLLM      = &fakeOpenAI{}
 	testDB       *testenv.Database
 	testTemporal client.Client
@@ -73,10 +81,21 @@ func run(m *testing.M) int {
 	defer emuSrv.Close()
 	testEmuURL = emuSrv.URL
 	syncer := &activities.Sync{Store: testStore, Log: zap.NewNop(), APIKey: "test", BaseURL: emuSrv.URL + "/v0", Penalty: 400 * time.Millisecond}
+	smsSrv := httptest.NewServer(testSMS.Handler())
+	defer smsSrv.Close()
+	defer testSMS.Close()
+	testSMSURL = smsSrv.URL
+	public := httptest.NewServer(testPublic)
+	defer public.Close()
+	testPublic.url = public.URL
+	testSMS.SetInboundURL(public.URL + "/v1/webhooks/sms/inbound")
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
 		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}, activities.WebhookSink{}}}, draft, syncer)
 	w.RegisterActivity(&syncstart.Trigger{Store: testStore, Temporal: testTemporal, TaskQueue: "test"})
+	workflows.RegisterSender(w, &activities.Sender{Store: testStore, Log: zap.NewNop(), Messenger: testMessenger(),
+		DefaultFrom: testFrom, Account: testSMS.AccountSID(), StatusCallback: public.URL + "/v1/webhooks/sms/status",
+		StaleAfter: 3 * time.Second, Penalty: 200 * time.Millisecond})
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
 		return 1
@@ -102,10 +121,50 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.New(core), TaskQueue: "test"})
+	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.New(core), TaskQueue: "test", SMS: testSMSConfig()})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
+	testPublic.set(r)
 	return &harness{t: t, srv: srv, logs: logs}
+}
+
+// testFrom is the deployment's sending number in the tests.
+const testFrom = "+15550100000"
+
+func testMessenger() *twilioapi.Messenger {
+	return twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: testSMS.AccountSID(), AuthToken: testSMS.AuthToken(),
+		BaseURL: testSMSURL, Timeout: 3 * time.Second}))
+}
+
+func testSMSConfig() api.SMSConfig {
+	return api.SMSConfig{AuthToken: testSMS.AuthToken(), PublicBaseURL: testPublic.url, DefaultFrom: testFrom,
+		Messenger: testMessenger(), TestLimitPerHour: 5}
+}
+
+// publicAPI is the one public address of the tests' APIs: it serves with
+// the newest harness's router (the SMS emulator posts here, signing over
+// this URL).
+type publicAPI struct {
+	mu  sync.Mutex
+	h   http.Handler
+	url string
+}
+
+func (p *publicAPI) set(h http.Handler) {
+	p.mu.Lock()
+	p.h = h
+	p.mu.Unlock()
+}
+
+func (p *publicAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	h := p.h
+	p.mu.Unlock()
+	if h == nil {
+		http.Error(w, "no API yet", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 type response struct {

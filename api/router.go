@@ -29,6 +29,8 @@ type Deps struct {
 	Drafting DraftingConfig
 	// Registry receives the HTTP metrics; nil means a fresh registry.
 	Registry *prometheus.Registry
+	// SMS configures the provider webhooks and test sends.
+	SMS SMSConfig
 }
 
 type handlers struct {
@@ -39,6 +41,7 @@ type handlers struct {
 	bootstrapToken string
 	metrics        *httpMetrics
 	drafting       DraftingConfig
+	sms            SMSConfig
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -55,6 +58,10 @@ func Router(d Deps) *gin.Engine {
 		bootstrapToken: d.BootstrapToken, metrics: newHTTPMetrics(reg),
 	}
 	h.drafting = d.Drafting
+	h.sms = d.SMS
+	if h.sms.TestLimitPerHour <= 0 {
+		h.sms.TestLimitPerHour = 20
+	}
 	if h.drafting.TotalTimeout == 0 {
 		h.drafting = DefaultDrafting()
 	}
@@ -81,12 +88,17 @@ func Router(d Deps) *gin.Engine {
 
 	// Signed by Airtable (HMAC), not by a bearer token.
 	r.POST("/v1/webhooks/airtable/:client_id", h.airtableWebhook)
+	// Signed by the SMS provider (X-Twilio-Signature).
+	r.POST("/v1/webhooks/sms/inbound", h.smsInbound)
+	r.POST("/v1/webhooks/sms/status", h.smsStatus)
 
 	v1 := r.Group("/v1", h.authenticate())
 	v1.POST("/clients", requireSuper(), h.createClient)
 	v1.POST("/tokens", requireSuper(), h.createToken)
 	v1.GET("/leads", h.listLeads)
 	v1.GET("/leads/:id", h.getLead)
+	v1.PATCH("/leads/:id", requireWrite(), h.updateLead)
+	v1.GET("/leads/:id/messages", h.leadMessages)
 	v1.GET("/campaigns", h.listCampaigns)
 	v1.GET("/campaigns/:id", h.getCampaign)
 	v1.POST("/campaigns", requireWrite(), h.createCampaign)
@@ -94,6 +106,10 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/reschedule", requireWrite(), h.rescheduleCampaign)
 	v1.POST("/campaigns/:id/cancel", requireWrite(), h.cancelCampaign)
 	v1.POST("/campaigns/:id/retry-activation", requireWrite(), h.retryActivation)
+	v1.POST("/campaigns/:id/pause", requireWrite(), h.pauseCampaign)
+	v1.POST("/campaigns/:id/resume", requireWrite(), h.resumeCampaign)
+	v1.POST("/campaigns/:id/test-send", requireWrite(), h.testSend)
+	v1.GET("/campaigns/:id/stats", h.campaignStats)
 	v1.POST("/messages/generate", requireWrite(), h.generateMessage)
 	v1.GET("/syncs", h.listSyncs)
 	v1.POST("/syncs", requireWrite(), h.startSync)

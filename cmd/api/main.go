@@ -21,6 +21,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/db"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/temporalx"
 )
@@ -68,6 +69,10 @@ func run() error {
 	router := api.Router(api.Deps{
 		Store: store.New(pool), Temporal: tc, Logger: log, TaskQueue: cfg.TaskQueue,
 		BootstrapToken: cfg.BootstrapToken, Registry: reg, Drafting: drafting(cfg),
+		SMS: api.SMSConfig{AuthToken: cfg.TwilioAuthToken, PublicBaseURL: cfg.PublicBaseURL, DefaultFrom: cfg.SMSFrom,
+			TestLimitPerHour: cfg.SMSTestLimitPerHour,
+			Messenger: twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
+				BaseURL: cfg.TwilioBaseURL, Timeout: cfg.TwilioTimeout}))},
 	})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

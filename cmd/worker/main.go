@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/temporalx"
+	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -93,6 +95,12 @@ func run() error {
 			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty},
 	)
 	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue})
+	messenger := twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
+		BaseURL: cfg.TwilioBaseURL, Timeout: cfg.TwilioTimeout}))
+	workflows.RegisterSender(w, &activities.Sender{Store: st, Log: log, Messenger: messenger, DefaultFrom: cfg.SMSFrom,
+		Account: cfg.TwilioAccountSID, StatusCallback: strings.TrimRight(cfg.PublicBaseURL, "/") + "/v1/webhooks/sms/status",
+		RatePerNumber: cfg.SMSRatePerNumber, RatePerAccount: cfg.SMSRatePerAccount, Concurrency: cfg.SMSConcurrency,
+		StaleAfter: 3*cfg.TwilioTimeout + 5*time.Second})
 	// Model calls on their own queue: the server enforces the rate across all workers.
 	lw := worker.New(tc, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: cfg.LLMCallsPerSecond})
 	workflows.RegisterLLM(lw, draft)

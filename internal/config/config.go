@@ -56,6 +56,21 @@ type Config struct {
 	// Staging more than this share of a client's leads raises an alert.
 	SyncDeletionAlertShare float64 `env:"SYNC_DELETION_ALERT_SHARE" envDefault:"0.05"`
 
+	// SMS through Twilio's Messaging API (locally: the emulator started by
+	// make run). PublicBaseURL is where the provider reaches Nurture's
+	// webhooks (status callbacks, inbound messages) and what their
+	// signatures are computed over.
+	TwilioAccountSID    string        `env:"TWILIO_ACCOUNT_SID" envDefault:"ACemulator000000000000000000000000"`
+	TwilioAuthToken     string        `env:"TWILIO_AUTH_TOKEN" envDefault:"emulatortoken"`
+	TwilioBaseURL       string        `env:"TWILIO_BASE_URL" envDefault:"http://127.0.0.1:8182"`
+	TwilioTimeout       time.Duration `env:"TWILIO_TIMEOUT" envDefault:"10s"`
+	SMSFrom             string        `env:"SMS_FROM" envDefault:"+15550100000"`
+	PublicBaseURL       string        `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
+	SMSRatePerNumber    float64       `env:"SMS_RATE_PER_NUMBER" envDefault:"0"`
+	SMSRatePerAccount   float64       `env:"SMS_RATE_PER_ACCOUNT" envDefault:"0"`
+	SMSConcurrency      int           `env:"SMS_CONCURRENCY" envDefault:"32"`
+	SMSTestLimitPerHour int           `env:"SMS_TEST_LIMIT_PER_HOUR" envDefault:"20"`
+
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 }

@@ -360,3 +360,18 @@ func hostAllowed(host string, allow []string) bool {
 	}
 	return false
 }
+
+// NormalizeBookingLink validates a booking link (an https URL on an
+// allow-listed host, see Limits) and returns its canonical form: the rule
+// of drafting, shared by campaigns' {{booking_link}}.
+func NormalizeBookingLink(raw string, hosts []string) (string, error) {
+	l := Limits{AllowedHosts: hosts}
+	if len(l.AllowedHosts) == 0 {
+		l = DefaultLimits()
+	}
+	s, fe := normalizeLink(raw, l)
+	if fe != nil {
+		return "", fe
+	}
+	return s, nil
+}

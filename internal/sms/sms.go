@@ -34,6 +34,7 @@ package sms
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -295,3 +296,9 @@ func unitName(e Encoding) string {
 	}
 	return "septets"
 }
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+
+// ValidE164 reports whether s is a phone number in E.164 form (+ and 8 to
+// 15 digits): what leads, sending numbers and test recipients must be.
+func ValidE164(s string) bool { return e164.MatchString(s) }

@@ -2,6 +2,7 @@ package smsemu
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"net/http"
 	"net/url"
@@ -49,6 +50,10 @@ type InboundResult struct {
 	// OptOut is "STOP" or "START" when the body was an opt-out or opt-in
 	// keyword.
 	OptOut string
+	// Replies are the messages the webhook's TwiML answer asked for
+	// (<Response><Message>…</Message></Response>), sent back to the
+	// sender as Twilio does and stored as outbound messages.
+	Replies []string
 }
 
 // ErrNoInboundSender is returned for an inbound message without From or To.
@@ -138,8 +143,44 @@ func (e *Emulator) Inbound(ctx context.Context, in Inbound) (InboundResult, erro
 	res.Status, res.Header, res.Body, err = e.cb.postRead(req, res.URL, form, 1<<20)
 	if err != nil {
 		e.stats.inboundWebhookErrors.Add(1)
+		return res, err
 	}
-	return res, err
+	if res.Status/100 == 2 {
+		res.Replies = twimlMessages(res.Body)
+		for _, text := range res.Replies {
+			r := &message{from: in.To, to: in.From, body: text, segments: segments(text), created: e.now().UTC(), final: "delivered"}
+			e.mu.Lock()
+			e.storeLocked(r)
+			e.mu.Unlock()
+		}
+	}
+	return res, nil
+}
+
+// twimlMessages reads the <Message> texts of a TwiML answer (empty for
+// anything that is not TwiML).
+func twimlMessages(body []byte) []string {
+	var resp struct {
+		XMLName  xml.Name `xml:"Response"`
+		Messages []struct {
+			Text string `xml:",chardata"`
+			Body string `xml:"Body"`
+		} `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &resp) != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range resp.Messages {
+		t := strings.TrimSpace(m.Text)
+		if m.Body != "" {
+			t = strings.TrimSpace(m.Body)
+		}
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // country guesses the ISO country of a few E.164 prefixes, as Twilio fills

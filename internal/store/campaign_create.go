@@ -24,6 +24,13 @@ type NewCampaign struct {
 	Status   string
 	// WorkflowID is stored with the row: every row has its workflow.
 	WorkflowID string
+	// Sending: {{booking_link}}, whether a reply stops the sequence, and a
+	// window narrower than the client's (nil: the client's).
+	BookingLink string
+	StopOnReply bool
+	QuietStart  *int
+	QuietEnd    *int
+	SendDays    *int
 }
 
 // Replay is a stored response for an Idempotency-Key.
@@ -66,9 +73,11 @@ func StoreIdempotentResponse(ctx context.Context, tx pgx.Tx, clientID uuid.UUID,
 // (case-insensitively) is ErrDuplicate, even when two requests race.
 func InsertCampaign(ctx context.Context, tx pgx.Tx, in NewCampaign) (Campaign, error) {
 	c, err := one[Campaign](ctx, tx, `
-		INSERT INTO campaigns (id, client_id, name, audience, messages, start_at, max_leads, status, workflow_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+campaignCols,
-		in.ID, in.ClientID, in.Name, in.Audience, in.Messages, in.StartAt, in.MaxLeads, in.Status, in.WorkflowID)
+		INSERT INTO campaigns (id, client_id, name, audience, messages, start_at, max_leads, status, workflow_id,
+			booking_link, stop_on_reply, quiet_start, quiet_end, send_days)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING `+campaignCols,
+		in.ID, in.ClientID, in.Name, in.Audience, in.Messages, in.StartAt, in.MaxLeads, in.Status, in.WorkflowID,
+		in.BookingLink, in.StopOnReply, in.QuietStart, in.QuietEnd, in.SendDays)
 	if isUniqueViolation(err) {
 		return c, ErrDuplicate
 	}

@@ -28,10 +28,17 @@ type Campaign struct {
 	UpdatedAt          time.Time       `json:"updated_at" db:"updated_at"`
 	ActivatedAt        *time.Time      `json:"activated_at" db:"activated_at"`
 	WriteBackError     string          `json:"writeback_error" db:"writeback_error"`
+	BookingLink        string          `json:"booking_link" db:"booking_link"`
+	StopOnReply        bool            `json:"stop_on_reply" db:"stop_on_reply"`
+	QuietStart         *int            `json:"quiet_start_minutes" db:"quiet_start"`
+	QuietEnd           *int            `json:"quiet_end_minutes" db:"quiet_end"`
+	SendDays           *int            `json:"send_days" db:"send_days"`
+	CompletedAt        *time.Time      `json:"completed_at" db:"completed_at"`
 }
 
 const campaignCols = `id, client_id, name, audience, messages, start_at, max_leads, status, enrollment_status,
-	enrolled_count, matched_count, activation_attempts, last_error, workflow_id, created_at, updated_at, activated_at, writeback_error`
+	enrolled_count, matched_count, activation_attempts, last_error, workflow_id, created_at, updated_at, activated_at, writeback_error,
+	booking_link, stop_on_reply, quiet_start, quiet_end, send_days, completed_at`
 
 // GetCampaign loads one campaign in scope (nil scope: any client).
 func (s *Store) GetCampaign(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (Campaign, error) {

@@ -27,6 +27,17 @@ type Client struct {
 	AirtableFields json.RawMessage `json:"airtable_fields" db:"airtable_fields"`
 	// WebhookSecret signs Airtable webhooks and outgoing alerts; shown only on create.
 	WebhookSecret string `json:"webhook_secret,omitempty" db:"webhook_secret"`
+	// Sending: the client's own number ("": the deployment's), its window
+	// (minutes after local midnight; days Sunday=1 .. Saturday=64), the
+	// frequency cap, and what HELP answers.
+	SMSFrom     string `json:"sms_from" db:"sms_from"`
+	QuietStart  int    `json:"quiet_start_minutes" db:"quiet_start"`
+	QuietEnd    int    `json:"quiet_end_minutes" db:"quiet_end"`
+	SendDays    int    `json:"send_days" db:"send_days"`
+	MaxPerDay   int    `json:"max_per_day" db:"max_per_day"`
+	ProgramName string `json:"program_name" db:"program_name"`
+	HelpText    string `json:"help_text" db:"help_text"`
+	Contact     string `json:"contact" db:"contact"`
 }
 
 // NewClient is what creating a client takes.
@@ -37,9 +48,19 @@ type NewClient struct {
 	AirtableTable   string
 	AlertWebhookURL string
 	AlertEmail      string
+	// Sending (zero values: the defaults 09:00-20:00 every day, 3 a day).
+	SMSFrom     string
+	QuietStart  int
+	QuietEnd    int
+	SendDays    int
+	MaxPerDay   int
+	ProgramName string
+	HelpText    string
+	Contact     string
 }
 
-const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret, airtable_fields`
+const clientCols = `id, name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email, disabled, created_at, webhook_secret, airtable_fields,
+	sms_from, quiet_start, quiet_end, send_days, max_per_day, program_name, help_text, contact`
 
 // CreateClient inserts a client and its audit row in one transaction.
 func (s *Store) CreateClient(ctx context.Context, in NewClient, actor string) (Client, error) {
@@ -47,9 +68,15 @@ func (s *Store) CreateClient(ctx context.Context, in NewClient, actor string) (C
 	err := s.InTx(ctx, func(tx pgxTx) error {
 		var err error
 		c, err = one[Client](ctx, tx, `
-			INSERT INTO clients (name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+clientCols,
-			in.Name, in.Timezone, in.AirtableBaseID, in.AirtableTable, in.AlertWebhookURL, in.AlertEmail)
+			INSERT INTO clients (name, timezone, airtable_base_id, airtable_table, alert_webhook_url, alert_email,
+				sms_from, quiet_start, quiet_end, send_days, max_per_day, program_name, help_text, contact)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE(NULLIF($8, 0), 540), COALESCE(NULLIF($9, 0), 1200), COALESCE(NULLIF($10, 0), 127),
+				COALESCE(NULLIF($11, 0), 3), $12, $13, $14) RETURNING `+clientCols,
+			in.Name, in.Timezone, in.AirtableBaseID, in.AirtableTable, in.AlertWebhookURL, in.AlertEmail,
+			in.SMSFrom, in.QuietStart, in.QuietEnd, in.SendDays, in.MaxPerDay, in.ProgramName, in.HelpText, in.Contact)
+		if isUniqueViolationOf(err, "clients_sms_from_uq") {
+			return ErrNumberTaken
+		}
 		if isUniqueViolation(err) {
 			return ErrDuplicate
 		}

@@ -105,14 +105,19 @@ func (s *Store) DueEnrollments(ctx context.Context, campaignID uuid.UUID, limit 
 	return rows, now, nil
 }
 
-// NextDue is how long until the campaign's next step falls due (0: one is
-// due now), and how many enrollments are still active; none active means
-// the sequence is done.
-func (s *Store) NextDue(ctx context.Context, campaignID uuid.UUID) (time.Duration, int, error) {
+// NextDue is how long until the campaign next has work (0: now): the
+// earliest due step not yet in the ledger, or the moment a row left open
+// (claimed, sending) becomes stale and is reconciled; and how many
+// enrollments are still active (none: the sequence is done).
+func (s *Store) NextDue(ctx context.Context, campaignID uuid.UUID, staleAfter time.Duration) (time.Duration, int, error) {
 	var wait *float64
 	var active int
-	err := s.Pool.QueryRow(ctx, `SELECT extract(epoch FROM min(due_at) - clock_timestamp()), count(*)
-		FROM campaign_enrollments WHERE campaign_id = $1 AND status = 'active'`, campaignID).Scan(&wait, &active)
+	err := s.Pool.QueryRow(ctx, `SELECT extract(epoch FROM LEAST(
+			(SELECT min(e.due_at) FROM campaign_enrollments e WHERE e.campaign_id = $1 AND e.status = 'active'
+			   AND NOT EXISTS (SELECT 1 FROM sms_sends s WHERE s.campaign_id = e.campaign_id AND s.lead_id = e.lead_id AND s.step = e.step)),
+			(SELECT min(COALESCE(sending_at, claimed_at)) + $2::interval FROM sms_sends WHERE campaign_id = $1 AND status IN ('claimed', 'sending'))
+		) - clock_timestamp()),
+		(SELECT count(*) FROM campaign_enrollments WHERE campaign_id = $1 AND status = 'active')`, campaignID, staleAfter).Scan(&wait, &active)
 	if err != nil || wait == nil {
 		return 0, active, err
 	}
