@@ -41,14 +41,15 @@ func main() {
 	flag.BoolVar(&syncLimited, "sync-limited", true, "also run the sync at Airtable's 5 req/s (false: only with the limit off)")
 	apiN := flag.Int("api-leads", 1000000, "leads for the api figure: a cmd/api process under hey, against a pgbench floor (0 skips it)")
 	apiDur := flag.Duration("api-duration", 15*time.Second, "how long hey (and each pgbench floor) runs for the api figure, after a 3 s warm-up")
-	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api")
+	actN := flag.Int("activation-campaigns", 200, "scheduled campaigns for the activation figure (0 skips it)")
+	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api, activation")
 	flag.Parse()
 	if *only != "" {
 		want := map[string]bool{}
 		for _, f := range strings.Split(*only, ",") {
 			want[strings.TrimSpace(f)] = true
 		}
-		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN} {
+		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN} {
 			if !want[name] {
 				*n = 0
 			}
@@ -59,7 +60,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if err := run(*enrollN, *pageN, *syncN, *flatN, *apiN, *apiDur); err != nil {
+	if err := run(*enrollN, *pageN, *syncN, *flatN, *apiN, *apiDur, *actN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -72,7 +73,7 @@ type env struct {
 	token string
 }
 
-func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration) error {
+func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int) error {
 	ctx := context.Background()
 	db, err := testenv.NewDatabase(ctx)
 	if err != nil {
@@ -105,6 +106,11 @@ func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration) error {
 		}
 		if err := e.schedule(ctx); err != nil {
 			return fmt.Errorf("schedule: %w", err)
+		}
+	}
+	if actN > 0 {
+		if err := e.activation(ctx, actN); err != nil {
+			return fmt.Errorf("activation: %w", err)
 		}
 	}
 	if syncN > 0 {
