@@ -74,6 +74,13 @@ func (e *env) activation(ctx context.Context, n int) error {
 		where = "during_creation"
 	}
 
+	// Machine idle time over the window: the bench itself needs little CPU
+	// here, so a low figure means other work was sharing the cores.
+	time.Sleep(time.Until(windowStart))
+	idle0, all0 := machineCPU()
+	time.Sleep(time.Until(windowStart.Add(activationWindow)))
+	idle1, all1 := machineCPU()
+
 	// Wait until every campaign is past scheduled/activating (activated, or
 	// failed activation), or give up activationWait after the window.
 	deadline := windowStart.Add(activationWindow + activationWait)
@@ -121,8 +128,9 @@ func (e *env) activation(ctx context.Context, n int) error {
 	}
 	sort.Float64s(late)
 	sort.Slice(createLat, func(i, j int) bool { return createLat[i] < createLat[j] })
-	fmt.Printf("activation: campaigns=%d window_s=%.0f lateness_p50_ms=%.0f lateness_p99_ms=%.0f max_ms=%.0f min_ms=%.0f failed=%d window_start=%s create_s=%.2f create_p50_ms=%.1f min_ahead_s=%.1f\n",
+	fmt.Printf("activation: campaigns=%d window_s=%.0f lateness_p50_ms=%.0f lateness_p99_ms=%.0f max_ms=%.0f min_ms=%.0f failed=%d window_start=%s create_s=%.2f create_p50_ms=%.1f min_ahead_s=%.1f machine_idle_pct=%.0f\n",
 		n, activationWindow.Seconds(), late[len(late)/2], late[len(late)*99/100], late[len(late)-1], late[0], failed,
-		where, createEnd.Sub(createStart).Seconds(), ms(createLat[len(createLat)/2]), minAhead.Seconds())
+		where, createEnd.Sub(createStart).Seconds(), ms(createLat[len(createLat)/2]), minAhead.Seconds(),
+		100*float64(idle1-idle0)/float64(all1-all0))
 	return nil
 }

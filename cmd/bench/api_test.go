@@ -36,7 +36,7 @@ Error distribution:
 `
 
 func TestParseHey(t *testing.T) {
-	h, err := parseHey(heyOut)
+	h, err := parseHey(heyOut, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +46,16 @@ func TestParseHey(t *testing.T) {
 	if h.codes[200] != 26870 || h.codes[500] != 3 || h.errors != 5 {
 		t.Fatalf("codes %v errors %d", h.codes, h.errors)
 	}
-	if _, err := parseHey("Summary:\n  Total:\t1 secs\n"); err == nil {
-		t.Fatal("a summary without rps or latencies was accepted")
+	if _, err := parseHey("Summary:\n  Total:\t1 secs\n", false); err == nil {
+		t.Fatal("a summary without rps was accepted")
+	}
+	short := "Summary:\n  Total:\t3.1 secs\n  Requests/sec:\t17.0\nLatency distribution:\n  10%% in 2.1 secs\n  0%% in 0.0000 secs\n" +
+		"Status code distribution:\n  [200]\t52 responses\n"
+	if _, err := parseHey(short, true); err == nil {
+		t.Fatal("a summary without the 99% line was accepted")
+	}
+	if h, err := parseHey(short, false); err != nil || h.codes[200] != 52 {
+		t.Fatalf("warm-up summary: %+v %v", h, err)
 	}
 }
 
