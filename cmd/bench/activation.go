@@ -14,7 +14,7 @@ const (
 	activationWindow   = 30 * time.Second
 	activationLeads    = 10               // per campaign, each on its own tag
 	activationMinAhead = 2 * time.Second  // no campaign is created closer than this to its start_at
-	activationLead     = 6 * time.Second  // from the first POST to the window's start
+	activationLead     = 10 * time.Second // from the first POST to the window's start
 	activationWait     = 90 * time.Second // after the window, for the last activations
 )
 
