@@ -4,6 +4,8 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL := $(BIN)/temporal
 TEMPORAL_CLI_VERSION := v1.5.1
+HEY := $(BIN)/hey
+HEY_VERSION := v0.1.5
 WORKFLOWCHECK_VERSION := v0.6.0
 export PATH := $(BIN):$(PATH)
 
@@ -16,7 +18,12 @@ $(TEMPORAL):
 	@echo ">> installing Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (first time: 2-3 minutes)"
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
-tools: $(TEMPORAL)
+# hey, the HTTP load generator behind `make bench`'s api figure, the same way.
+$(HEY):
+	@echo ">> installing hey $(HEY_VERSION) into ./bin"
+	GOBIN=$(BIN) $(GO) install github.com/rakyll/hey@$(HEY_VERSION)
+
+tools: $(TEMPORAL) $(HEY)
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -46,7 +53,7 @@ fuzz:
 workflowcheck:
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
-bench: $(TEMPORAL) build
+bench: $(TEMPORAL) $(HEY) build
 	$(GO) run ./cmd/bench
 
 clean:

@@ -1,6 +1,8 @@
 // Command bench measures Nurture on this machine and prints one line per
 // figure as `name: key=value ...`. It starts its own database and Temporal
-// dev server (from ./bin/temporal), an in-process worker and API.
+// dev server (from ./bin/temporal), an in-process worker and API; the sync
+// figures add a bin/worker process, the api figure a cmd/api process loaded
+// by ./bin/hey and a pgbench floor.
 package main
 
 import (
@@ -9,10 +11,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,8 +39,28 @@ func main() {
 	syncN := flag.Int("sync-records", 50000, "Airtable records for the sync figures (0 skips them)")
 	flatN := flag.Int("sync-flat-records", 200000, "records for the extra limit-off sync line that shows flat worker memory (0 skips it)")
 	flag.BoolVar(&syncLimited, "sync-limited", true, "also run the sync at Airtable's 5 req/s (false: only with the limit off)")
+	apiN := flag.Int("api-leads", 1000000, "leads for the api figure: a cmd/api process under hey, against a pgbench floor (0 skips it)")
+	apiDur := flag.Duration("api-duration", 15*time.Second, "how long hey (and each pgbench floor) runs for the api figure, after a 3 s warm-up")
+	actN := flag.Int("activation-campaigns", 200, "scheduled campaigns for the activation figure (0 skips it)")
+	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api, activation")
 	flag.Parse()
-	if err := run(*enrollN, *pageN, *syncN, *flatN); err != nil {
+	if *only != "" {
+		want := map[string]bool{}
+		for _, f := range strings.Split(*only, ",") {
+			want[strings.TrimSpace(f)] = true
+		}
+		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN} {
+			if !want[name] {
+				*n = 0
+			}
+			delete(want, name)
+		}
+		if len(want) > 0 {
+			fmt.Fprintf(os.Stderr, "bench: -only names unknown figures %v\n", slices.Sorted(maps.Keys(want)))
+			os.Exit(2)
+		}
+	}
+	if err := run(*enrollN, *pageN, *syncN, *flatN, *apiN, *apiDur, *actN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -48,7 +73,7 @@ type env struct {
 	token string
 }
 
-func run(enrollN, pageN, syncN, flatN int) error {
+func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int) error {
 	ctx := context.Background()
 	db, err := testenv.NewDatabase(ctx)
 	if err != nil {
@@ -83,6 +108,11 @@ func run(enrollN, pageN, syncN, flatN int) error {
 			return fmt.Errorf("schedule: %w", err)
 		}
 	}
+	if actN > 0 {
+		if err := e.activation(ctx, actN); err != nil {
+			return fmt.Errorf("activation: %w", err)
+		}
+	}
 	if syncN > 0 {
 		if err := e.syncBench(ctx, srv.Client(), srv.FrontendHostPort(), syncN, flatN); err != nil {
 			return fmt.Errorf("sync: %w", err)
@@ -91,6 +121,11 @@ func run(enrollN, pageN, syncN, flatN int) error {
 	if pageN > 0 {
 		if err := e.leadsPage(ctx, pageN); err != nil {
 			return fmt.Errorf("leads_page: %w", err)
+		}
+	}
+	if apiN > 0 {
+		if err := e.apiBench(ctx, srv.FrontendHostPort(), apiN, apiDur); err != nil {
+			return fmt.Errorf("api: %w", err)
 		}
 	}
 	return nil
