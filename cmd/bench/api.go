@@ -43,7 +43,7 @@ const (
 // pg_stat_activity), so a change in the store fails the bench instead of
 // silently measuring another query.
 const pageSQL = `SELECT l.id, l.client_id, l.airtable_record_id, l.first_name, l.last_name, l.phone, l.email, l.timezone,
-	l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop, l.created_at, l.updated_at FROM leads l WHERE l.deleted_at IS NULL AND l.client_id = $1 ORDER BY l.created_at DESC, l.id DESC LIMIT $2`
+	l.tags, l.icp_score, l.engagement_level, l.status, l.booked, l.sms_stop, l.created_at, l.updated_at FROM leads l WHERE l.deleted_at IS NULL AND l.client_id = $1 ORDER BY l.client_id, l.created_at DESC, l.id DESC LIMIT $2`
 
 // tokenSQL is store.LookupToken's statement, which the API's authenticate
 // middleware runs before every /v1 request.

@@ -115,8 +115,16 @@ func (s *Store) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, string, er
 	if f.After != nil {
 		where = append(where, "(l.created_at, l.id) < ("+arg(f.After.CreatedAt)+"::timestamptz, "+arg(f.After.ID)+"::uuid)")
 	}
-	q := `SELECT ` + leadCols + ` FROM leads l WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY l.created_at DESC, l.id DESC LIMIT ` + arg(f.Limit+1)
+	// A client-scoped page orders by client_id first (one value: the
+	// same order) so the plan walks that client's index (leads_page_idx);
+	// ordered by time alone the planner sometimes chose the all-clients
+	// index and filtered past every other client's newer leads (seen: 1.3 s
+	// a page behind 250,000 freshly imported leads of another client).
+	order := ` ORDER BY l.created_at DESC, l.id DESC`
+	if f.ClientID != nil {
+		order = ` ORDER BY l.client_id, l.created_at DESC, l.id DESC`
+	}
+	q := `SELECT ` + leadCols + ` FROM leads l WHERE ` + strings.Join(where, " AND ") + order + ` LIMIT ` + arg(f.Limit+1)
 	out, err := all[Lead](ctx, s.Pool, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list leads: %w", err)
