@@ -327,7 +327,7 @@ func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campa
 			              THEN COALESCE(s.sent_at, clock_timestamp()) + make_interval(mins => ($3::int[])[e.step + 2]) ELSE e.due_at END,
 			writeback = 'pending'
 		FROM sms_sends s
-		WHERE `+cond+` AND e.campaign_id = s.campaign_id AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'
+		WHERE `+cond+` AND e.campaign_id = $1 AND s.campaign_id = $1 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'
 		  AND s.status IN ('sent', 'delivered', 'undelivered', 'failed')`, args...)
 	if err != nil {
 		return fmt.Errorf("advance enrollments: %w", err)
