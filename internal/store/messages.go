@@ -21,12 +21,12 @@ type Inbound struct {
 
 // SMSClient is a client an inbound message is for, with what HELP answers.
 type SMSClient struct {
-	ID          uuid.UUID `db:"id"`
-	Name        string    `db:"name"`
-	ProgramName string    `db:"program_name"`
-	HelpText    string    `db:"help_text"`
-	Contact     string    `db:"contact"`
-	MaxPerDay   int       `db:"max_per_day"`
+	ID          uuid.UUID  `db:"id"`
+	Name        string     `db:"name"`
+	ProgramName string     `db:"program_name"`
+	HelpText    string     `db:"help_text"`
+	Contact     string     `db:"contact"`
+	MaxPerDay   int        `db:"max_per_day"`
 	LeadID      *uuid.UUID `db:"lead_id"`
 }
 
