@@ -101,6 +101,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer w.Stop()
+	// A second queue whose sender keeps to a rate (pause/resume tests).
+	rw := worker.New(testTemporal, ratedQueue, worker.Options{})
+	workflows.Register(rw, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
+		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}}, draft, syncer)
+	workflows.RegisterSender(rw, &activities.Sender{Store: testStore, Log: zap.NewNop(), Messenger: testMessenger(),
+		DefaultFrom: testFrom, Account: testSMS.AccountSID(), StatusCallback: public.URL + "/v1/webhooks/sms/status",
+		StaleAfter: 3 * time.Second, Penalty: 200 * time.Millisecond, RatePerNumber: ratedPerSecond})
+	if err := rw.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: start rated worker:", err)
+		return 1
+	}
+	defer rw.Stop()
 	lw := worker.New(testTemporal, workflows.LLMTaskQueue, worker.Options{TaskQueueActivitiesPerSecond: 50})
 	workflows.RegisterLLM(lw, draft)
 	if err := lw.Start(); err != nil {
@@ -130,6 +142,21 @@ func newHarness(t *testing.T) *harness {
 
 // testFrom is the deployment's sending number in the tests.
 const testFrom = "+15550100000"
+
+// ratedQueue's sender sends at most ratedPerSecond messages a second per number.
+const (
+	ratedQueue     = "test-rated"
+	ratedPerSecond = 25
+)
+
+// newRatedHarness is newHarness on the rated queue.
+func newRatedHarness(t *testing.T) *harness {
+	t.Helper()
+	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.NewNop(), TaskQueue: ratedQueue, SMS: testSMSConfig()})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return &harness{t: t, srv: srv}
+}
 
 func testMessenger() *twilioapi.Messenger {
 	return twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: testSMS.AccountSID(), AuthToken: testSMS.AuthToken(),
