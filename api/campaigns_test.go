@@ -28,8 +28,10 @@ type campaignJSON struct {
 	} `json:"progress"`
 }
 
+// step is a sequence whose second step is a month away: after the first
+// message the enrollments stay active (tests about enrollment, not sending).
 func step() []map[string]any {
-	return []map[string]any{{"body": "Hi {{first_name}}", "delay_minutes": 0}}
+	return []map[string]any{{"body": "Hi {{first_name}}", "delay_minutes": 0}, {"body": "Still there?", "delay_minutes": 43200}}
 }
 
 func (h *harness) createCampaign(tok string, body map[string]any, hdr ...string) (campaignJSON, response) {

@@ -347,7 +347,7 @@ func (s *Store) CancelCampaign(ctx context.Context, campaignID uuid.UUID, audit 
 			campaignID).Scan(&clientID); err != nil {
 			return fmt.Errorf("cancel campaign: %w", notFound(err))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE campaign_enrollments SET status = 'cancelled' WHERE campaign_id = $1 AND status = 'active'`, campaignID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE campaign_enrollments SET status = 'cancelled', ended_at = clock_timestamp(), writeback = 'pending' WHERE campaign_id = $1 AND status = 'active'`, campaignID); err != nil {
 			return err
 		}
 		return logFor(ctx, tx, clientID, audit)

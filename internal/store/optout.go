@@ -23,7 +23,7 @@ func (s *Store) OptOut(ctx context.Context, clientID uuid.UUID, phone, source st
 			WITH l AS (
 				UPDATE leads SET sms_stop = true, updated_at = now() WHERE client_id = $1 AND phone = $2 AND NOT sms_stop RETURNING id
 			), e AS (
-				UPDATE campaign_enrollments SET status = 'stopped'
+				UPDATE campaign_enrollments SET status = 'stopped', ended_at = clock_timestamp(), writeback = 'pending'
 				WHERE client_id = $1 AND status = 'active' AND lead_id IN (SELECT id FROM leads WHERE client_id = $1 AND phone = $2)
 				RETURNING 1
 			)

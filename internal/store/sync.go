@@ -261,7 +261,8 @@ WITH r AS (
 	WHERE s.id = k.deletion_sync_id
 	RETURNING 1
 ), ended AS (
-	UPDATE campaign_enrollments e SET status = CASE WHEN u.sms_stop AND NOT p.sms_stop THEN 'stopped' ELSE 'converted' END
+	UPDATE campaign_enrollments e SET status = CASE WHEN u.sms_stop AND NOT p.sms_stop THEN 'stopped' ELSE 'converted' END,
+		ended_at = clock_timestamp(), writeback = 'pending'
 	FROM up u JOIN prev p ON p.id = u.id
 	WHERE e.lead_id = u.id AND e.status = 'active' AND ((u.sms_stop AND NOT p.sms_stop) OR (u.booked AND NOT p.booked))
 	RETURNING 1

@@ -20,7 +20,8 @@ type WriteBackItem struct {
 // written to Airtable (any campaign: a later run retries what an earlier
 // one could not write).
 func (s *Store) PendingWriteBacks(ctx context.Context, clientID uuid.UUID, n int) ([]WriteBackItem, error) {
-	items, err := all[WriteBackItem](ctx, s.Pool, `SELECT e.campaign_id, e.lead_id, l.airtable_record_id, c.name AS campaign_name, e.status
+	items, err := all[WriteBackItem](ctx, s.Pool, `SELECT e.campaign_id, e.lead_id, l.airtable_record_id, c.name AS campaign_name,
+			`+sequenceStatus+` AS status
 		FROM campaign_enrollments e JOIN leads l ON l.id = e.lead_id JOIN campaigns c ON c.id = e.campaign_id
 		WHERE e.client_id = $1 AND e.writeback = 'pending' ORDER BY e.campaign_id, e.lead_id LIMIT $2`, clientID, n)
 	if err != nil {
@@ -36,23 +37,31 @@ func (s *Store) MarkWrittenBack(ctx context.Context, items []WriteBackItem, outc
 	}
 	camps := make([]uuid.UUID, len(items))
 	leads := make([]uuid.UUID, len(items))
+	statuses := make([]string, len(items))
 	for i, it := range items {
-		camps[i], leads[i] = it.CampaignID, it.LeadID
+		camps[i], leads[i], statuses[i] = it.CampaignID, it.LeadID, it.Status
 	}
 	// A campaign whose last pending record is now written loses its stale
 	// write-back error in the same statement.
 	_, err := s.Pool.Exec(ctx, `WITH marked AS (
 			UPDATE campaign_enrollments e SET writeback = $3
-			FROM unnest($1::uuid[], $2::uuid[]) AS k(campaign_id, lead_id)
+			FROM unnest($1::uuid[], $2::uuid[], $4::text[]) AS k(campaign_id, lead_id, status)
 			WHERE e.campaign_id = k.campaign_id AND e.lead_id = k.lead_id
+			  -- only if the sequence did not move on meanwhile (then it stays pending, to write the new status)
+			  AND `+sequenceStatus+` = k.status
 			RETURNING e.campaign_id, e.lead_id)
 		UPDATE campaigns c SET writeback_error = ''
 		WHERE c.id IN (SELECT DISTINCT campaign_id FROM marked) AND c.writeback_error <> ''
 		  AND NOT EXISTS (SELECT 1 FROM campaign_enrollments p WHERE p.client_id = c.client_id AND p.campaign_id = c.id AND p.writeback = 'pending'
 		                  AND NOT EXISTS (SELECT 1 FROM marked m WHERE m.campaign_id = p.campaign_id AND m.lead_id = p.lead_id))`,
-		camps, leads, outcome)
+		camps, leads, outcome, statuses)
 	return err
 }
+
+// sequenceStatus is what the write-back puts in Airtable's "Sequence
+// Status" for an enrollment e: enrolled, step k sent, completed, stopped,
+// replied, converted, cancelled or failed.
+const sequenceStatus = `(CASE WHEN e.status <> 'active' THEN e.status WHEN e.step = 0 THEN 'enrolled' ELSE 'step ' || e.step || ' sent' END)`
 
 // WriteBackCounts is a campaign's write-back progress.
 type WriteBackCounts struct {
