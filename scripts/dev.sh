@@ -14,6 +14,8 @@ export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 export HTTP_ADDR=${HTTP_ADDR:-:8080}
 export LOG_FORMAT=${LOG_FORMAT:-console}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+API_PORT=${HTTP_ADDR##*:}
+API_URL_DEFAULT="http://127.0.0.1:${API_PORT}"
 TEMPORAL_PORT=${TEMPORAL_ADDRESS##*:}
 
 pids=()
@@ -63,6 +65,16 @@ if [ -x "$BIN/airtable-emulator" ]; then
   pids+=($!)
 fi
 
+# 3b. SMS emulator (the local stand-in for api.twilio.com): the worker sends
+#     through it, and it posts inbound replies (POST /_emulator/inbound) and
+#     signed delivery callbacks to the API.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-$API_URL_DEFAULT}
+if [ -x "$BIN/sms-emulator" ]; then
+  export TWILIO_BASE_URL=${TWILIO_BASE_URL:-http://127.0.0.1:8182}
+  "$BIN/sms-emulator" -addr 127.0.0.1:8182 -inbound-url "$PUBLIC_BASE_URL/v1/webhooks/sms/inbound" >"$DATA/logs/sms-emulator.log" 2>&1 &
+  pids+=($!)
+fi
+
 # 4. Worker and API.
 "$BIN/worker" >"$DATA/logs/worker.log" 2>&1 &
 pids+=($!)
@@ -89,6 +101,7 @@ cat <<MSG
   Nurture is up.
     API          $API_URL   (OpenAPI: $API_URL/openapi.yaml)
     Temporal UI  http://localhost:$TEMPORAL_UI_PORT
+    SMS emulator http://127.0.0.1:8182   (messages: /_emulator/messages, reply as a lead: POST /_emulator/inbound)
     Temporal     $TEMPORAL_ADDRESS
     Postgres     $DATABASE_URL
     Logs         $DATA/logs/

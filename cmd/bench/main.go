@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -42,14 +43,17 @@ func main() {
 	apiN := flag.Int("api-leads", 1000000, "leads for the api figure: a cmd/api process under hey, against a pgbench floor (0 skips it)")
 	apiDur := flag.Duration("api-duration", 15*time.Second, "how long hey (and each pgbench floor) runs for the api figure, after a 3 s warm-up")
 	actN := flag.Int("activation-campaigns", 200, "scheduled campaigns for the activation figure (0 skips it)")
-	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api, activation")
+	sendN := flag.Int("send-leads", 100000, "leads x 1 step for the send figure with the rate off (0 skips the send figures)")
+	sendRatedN := flag.Int("send-rated-leads", 10000, "leads for the send figures at a configured rate and with a spread second step")
+	sendRate := flag.Float64("send-rate", 200, "the configured messages per second of the rated send figure")
+	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api, activation, send")
 	flag.Parse()
 	if *only != "" {
 		want := map[string]bool{}
 		for _, f := range strings.Split(*only, ",") {
 			want[strings.TrimSpace(f)] = true
 		}
-		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN} {
+		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN, "send": sendN} {
 			if !want[name] {
 				*n = 0
 			}
@@ -60,6 +64,10 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	sendCfg = sendConfig{flood: *sendN, rated: *sendRatedN, rate: *sendRate}
+	if *sendN == 0 {
+		sendCfg.rated = 0
+	}
 	if err := run(*enrollN, *pageN, *syncN, *flatN, *apiN, *apiDur, *actN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -67,10 +75,11 @@ func main() {
 }
 
 type env struct {
-	db    *testenv.Database
-	st    *store.Store
-	api   *httptest.Server
-	token string
+	db       *testenv.Database
+	st       *store.Store
+	api      *httptest.Server
+	token    string
+	temporal client.Client
 }
 
 func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int) error {
@@ -99,7 +108,7 @@ func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int)
 	if err != nil {
 		return err
 	}
-	e := &env{db: db, st: st, api: h, token: tok}
+	e := &env{db: db, st: st, api: h, token: tok, temporal: srv.Client()}
 	if enrollN > 0 {
 		if err := e.enroll(ctx, enrollN); err != nil {
 			return fmt.Errorf("enroll: %w", err)
@@ -128,8 +137,20 @@ func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int)
 			return fmt.Errorf("api: %w", err)
 		}
 	}
+	if sendCfg.flood > 0 || sendCfg.rated > 0 {
+		if err := e.sendBench(ctx, srv.FrontendHostPort(), sendCfg.flood, sendCfg.rated, sendCfg.rate); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
 	return nil
 }
+
+type sendConfig struct {
+	flood, rated int
+	rate         float64
+}
+
+var sendCfg sendConfig
 
 func (e *env) client(ctx context.Context, name string) (uuid.UUID, error) {
 	c, err := e.st.CreateClient(ctx, store.NewClient{Name: name, Timezone: "UTC", AirtableTable: "Leads"}, "bench")

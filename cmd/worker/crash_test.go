@@ -14,6 +14,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/campaign"
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -86,19 +87,37 @@ func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
 	}
 	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
 
-	var res workflows.CampaignResult
-	if err := run.Get(ctx, &res); err != nil {
+	// Enrollment done: the campaign is active (its sequence is not this
+	// test's concern: its leads have no phone); then cancel it.
+	var status string
+	for status != campaign.StatusActive {
+		if ctx.Err() != nil {
+			t.Fatalf("campaign is %s, never active", status)
+		}
+		if err := dbase.Pool.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1`, id).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var p workflows.CampaignProgress
+	if v, err := srv.Client().QueryWorkflow(ctx, nc.WorkflowID, "", workflows.QueryProgress); err != nil || v.Get(&p) != nil {
+		t.Fatalf("progress: %v", err)
+	}
+	var verdict workflows.SteerResult
+	if err := temporalx.Update(ctx, srv.Client(), nc.WorkflowID, workflows.UpdateCancel, workflows.SteerRequest{Actor: "test"}, &verdict); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("workflow: %v", err)
 	}
 	var rows, distinct, counter int
-	var status string
 	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE campaign_id = $1`, id).Scan(&rows, &distinct); err != nil {
 		t.Fatal(err)
 	}
 	if err := dbase.Pool.QueryRow(ctx, `SELECT enrolled_count, status FROM campaigns WHERE id = $1`, id).Scan(&counter, &status); err != nil {
 		t.Fatal(err)
 	}
-	if kills != 3 || rows != n || distinct != n || counter != n || res.Enrolled != n || status != campaign.StatusActive {
-		t.Fatal(fmt.Sprintf("kills %d rows %d distinct %d counter %d result %+v status %s", kills, rows, distinct, counter, res, status))
+	if kills != 3 || rows != n || distinct != n || counter != n || p.Enrolled != n || status != campaign.StatusCancelled {
+		t.Fatal(fmt.Sprintf("kills %d rows %d distinct %d counter %d progress %+v status %s", kills, rows, distinct, counter, p, status))
 	}
 }

@@ -51,7 +51,8 @@ func (s *stack) worker(queue string, env ...string) *exec.Cmd {
 	s.t.Helper()
 	cmd := exec.Command(s.bin)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.db.URL, "TEMPORAL_ADDRESS="+s.srv.FrontendHostPort(),
-		"TEMPORAL_TASK_QUEUE="+queue, "WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn")
+		"TEMPORAL_TASK_QUEUE="+queue, "WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=warn",
+		"TWILIO_BASE_URL=http://127.0.0.1:9") // tests that send pass their own emulator
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
