@@ -144,9 +144,16 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 		clientLoc = time.UTC
 	}
 	deadline := time.Now().Add(in.Budget)
+	var analyzed time.Time
 	for time.Now().Before(deadline) {
 		if err := ctx.Err(); err != nil {
 			return res, err
+		}
+		if time.Since(analyzed) > 5*time.Second {
+			if _, err := a.Store.RefreshStats(ctx); err != nil {
+				a.Log.Warn("refresh statistics", zap.Error(err))
+			}
+			analyzed = time.Now()
 		}
 		due, now, err := a.Store.DueEnrollments(ctx, id, a.ClaimBatch)
 		if err != nil {
@@ -293,7 +300,7 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 // stop says the campaign is no longer active.
 func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uuid.UUID]store.NewSend, ids []uuid.UUID) (SendResult, bool, error) {
 	var res SendResult
-	ok, err := a.Store.MarkSending(ctx, ids)
+	ok, err := a.Store.MarkSending(ctx, plan.CampaignID, ids)
 	if err != nil {
 		return res, false, err
 	}

@@ -93,6 +93,7 @@ func (e *env) sendFigure(ctx context.Context, hostPort string, emu *smsemu.Emula
 		"WORKER_METRICS_ADDR=127.0.0.1:0", "LOG_LEVEL=error", "TWILIO_BASE_URL="+emuURL,
 		"TWILIO_ACCOUNT_SID="+emu.AccountSID(), "TWILIO_AUTH_TOKEN="+emu.AuthToken(), "SMS_RATE_PER_NUMBER="+rate,
 		"PUBLIC_BASE_URL=http://127.0.0.1:9") // callbacks are off in the emulator
+	w.Stderr = os.Stderr
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker (make build first): %w", err)
 	}
@@ -141,7 +142,7 @@ func (e *env) sendFigure(ctx context.Context, hostPort string, emu *smsemu.Emula
 	per := map[[2]string]int{}
 	var last time.Time
 	for _, m := range emu.Messages(smsemu.Filter{From: from, Direction: "outbound-api"}) {
-		per[[2]string{m.To, m.Body[:12]}]++
+		per[[2]string{m.To, m.Body}]++
 		if m.Created.After(last) {
 			last = m.Created
 		}
@@ -184,6 +185,9 @@ func (e *env) sendFigure(ctx context.Context, hostPort string, emu *smsemu.Emula
 		secs = end.Sub(first).Seconds()
 	}
 	line := fmt.Sprintf("send: messages=%d steps=%d seconds=%.2f msgs_per_s=%.0f", want, f.steps, secs, float64(want)/last.Sub(activated).Seconds())
+	if f.steps == 2 {
+		line = fmt.Sprintf("send: messages=%d steps=2 step2_delay_s=%.0f step2_wave_s=%.2f", want, f.delay.Seconds(), secs)
+	}
 	switch {
 	case f.rate > 0:
 		floorS := float64(want) / f.rate
