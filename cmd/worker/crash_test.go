@@ -1,94 +1,65 @@
 package main_test
 
 import (
+	"context"
 	"fmt"
-	"os/exec"
-	"syscall"
+	"os"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-
-	"github.com/nurture-sms/nurture/internal/campaign"
-	"github.com/nurture-sms/nurture/internal/store"
-	"github.com/nurture-sms/nurture/workflows"
+	"github.com/nurture-sms/nurture/internal/chaos"
 )
 
-// The worker is killed with SIGKILL three times while it enrolls 50,000
-// leads and restarted each time: the campaign still ends with exactly
-// 50,000 enrollments, each lead once.
+// The worker's crash tests are scenarios of internal/chaos (make chaos runs
+// them at full size: 50,000 leads and 20,000 deletions, several SIGKILLs).
+// Here they run at the reduced sizes, against a worker process built from
+// this tree: SIGKILLed inside a batch (its backend still waiting on a lock
+// the harness holds), started again, and the outcome exact.
+
+var env *chaos.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "nurture-worker-crash-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if env, err = chaos.NewEnv(ctx, dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+func runScenario(t *testing.T, name string, sz chaos.Sizes) {
+	sc, err := chaos.Lookup([]string{name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	env.Logf = t.Logf
+	r := sc[0].Run(ctx, env, sz)
+	t.Log(r.Line())
+	if !r.OK {
+		t.Fatal(r.Line())
+	}
+}
+
+// The worker is SIGKILLed inside enrollment batches and restarted: the
+// campaign still ends with exactly the eligible leads enrolled, each once.
 func TestWorkerSIGKILLDuringEnrollment(t *testing.T) {
-	s := newStack(t)
-	ctx, dbase, srv := s.ctx, s.db, s.srv
+	runScenario(t, "sigkill-enroll", chaos.Reduced())
+}
 
-	st := store.New(dbase.Pool)
-	cl, err := st.CreateClient(ctx, store.NewClient{Name: "crash", Timezone: "UTC", AirtableTable: "Leads"}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 50000
-	if _, err := dbase.Pool.Exec(ctx, `INSERT INTO leads (client_id, airtable_record_id, tags) SELECT $1::uuid, 'rec' || g, ARRAY['all'] FROM generate_series(1, $2) g`, cl.ID, n); err != nil {
-		t.Fatal(err)
-	}
-	id := uuid.New()
-	nc := store.NewCampaign{ID: id, ClientID: cl.ID, Name: "crash", Audience: campaign.Audience{TargetTags: []string{"all"}},
-		Messages: []campaign.Step{{Body: "hi"}}, Status: campaign.StatusActivating, WorkflowID: workflows.CampaignWorkflowID(id.String())}
-	if err := pgx.BeginFunc(ctx, dbase.Pool, func(tx pgx.Tx) error { _, err := store.InsertCampaign(ctx, tx, nc); return err }); err != nil {
-		t.Fatal(err)
-	}
-	const queue = "crash"
-	run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: nc.WorkflowID, TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.Campaign, workflows.CampaignInput{
-		CampaignID: id.String(), ClientID: cl.ID.String(),
-		BatchSize: 200, ChunkBudget: time.Second, HeartbeatTimeout: 2 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	start := func() *exec.Cmd { return s.worker(queue) }
-	enrolled := func() int {
-		var c int
-		_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count FROM campaigns WHERE id = $1`, id).Scan(&c)
-		return c
-	}
-	w := start()
-	kills := 0
-	for _, threshold := range []int{5000, 20000, 35000} {
-		for enrolled() < threshold {
-			if ctx.Err() != nil {
-				t.Fatal("timed out waiting for enrollment progress")
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		if got := enrolled(); got >= n {
-			t.Fatalf("enrollment finished (%d) before kill %d: make batches smaller", got, kills+1)
-		}
-		if err := w.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = w.Wait()
-		kills++
-		t.Logf("SIGKILL %d at %d enrolled", kills, enrolled())
-		w = start()
-	}
-	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
-
-	var res workflows.CampaignResult
-	if err := run.Get(ctx, &res); err != nil {
-		t.Fatalf("workflow: %v", err)
-	}
-	var rows, distinct, counter int
-	var status string
-	if err := dbase.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lead_id) FROM campaign_enrollments WHERE campaign_id = $1`, id).Scan(&rows, &distinct); err != nil {
-		t.Fatal(err)
-	}
-	_ = dbase.Pool.QueryRow(ctx, `SELECT enrolled_count, status FROM campaigns WHERE id = $1`, id).Scan(&counter, &status)
-	if kills != 3 || rows != n || distinct != n || counter != n || res.Enrolled != n || status != campaign.StatusActive {
-		t.Fatal(fmt.Sprintf("kills %d rows %d distinct %d counter %d result %+v status %s", kills, rows, distinct, counter, res, status))
-	}
+// The worker is SIGKILLed inside an approved deletion batch and restarted:
+// exactly the staged leads are gone (each with its audit row) and every
+// other lead is still there.
+func TestWorkerSIGKILLDuringDeletionApproval(t *testing.T) {
+	runScenario(t, "sigkill-delete", chaos.Reduced())
 }
