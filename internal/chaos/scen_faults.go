@@ -33,6 +33,7 @@ type injector struct {
 	s          *Stack
 	w          *Proc
 	terminated []int // backends terminated by each pgTerminate fault
+	orphans    int   // SIGKILLs whose worker's blocked backend outlived the worker
 }
 
 // inject is the fault itself; for sigkill the worker is started again by
@@ -54,6 +55,21 @@ func (in *injector) inject(ctx context.Context) error {
 	}
 }
 
+// noteOrphan records, after a SIGKILL, whether the dead worker's backend
+// (blocked on the gate) is still there: Postgres notices a vanished client
+// only when it next reads from or writes to it, so the backend keeps its
+// uncommitted batch and its locks until its wait ends.
+func (in *injector) noteOrphan(ctx context.Context, pid int) {
+	if in.kind != sigkill {
+		return
+	}
+	time.Sleep(500 * time.Millisecond)
+	n, err := in.s.count(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid)
+	if err == nil && n == 1 {
+		in.orphans++
+	}
+}
+
 func (in *injector) restart(ctx context.Context) error {
 	if in.kind != sigkill {
 		return nil
@@ -72,6 +88,7 @@ func (in *injector) facts(f *Facts) {
 		f.Check(up && in.w.Starts() == 1, "the worker did not survive its backends' termination: %v", err)
 	case sigkill:
 		f.Set("worker_starts", in.w.Starts())
+		f.Set("backend_outlived_worker", in.orphans)
 	}
 }
 
@@ -147,6 +164,7 @@ func enrollUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 		if err := in.inject(ctx); err != nil {
 			return fmt.Errorf("fault %d: %w", k, err)
 		}
+		in.noteOrphan(ctx, b.PID)
 		lastFault = time.Now()
 		if kind == sigkill {
 			// The dead worker's backend waits on the gate with its batch
@@ -394,6 +412,10 @@ func deleteUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 		}
 		gates = append(gates, g)
 	}
+	before, err := s.keptFingerprint(ctx, tn.ID)
+	if err != nil {
+		return err
+	}
 	r, err := approve(ctx, a, tn.Token, v.ID, removed)
 	if err != nil {
 		return err
@@ -420,6 +442,7 @@ func deleteUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 		if err := in.inject(ctx); err != nil {
 			return fmt.Errorf("fault %d: %w", k+1, err)
 		}
+		in.noteOrphan(ctx, b.PID)
 		g.release()
 		if _, err := s.waitBackendGone(ctx, b.PID, time.Minute); err != nil {
 			return err
@@ -434,7 +457,22 @@ func deleteUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 		return err
 	}
 	in.facts(f)
+	after, err := s.keptFingerprint(ctx, tn.ID)
+	if err != nil {
+		return err
+	}
+	f.Set("kept_untouched", before == after)
+	f.Check(before == after, "leads that were not staged changed during the deletion")
 	return s.checkDeletion(ctx, f, tn.ID, v.ID, v.ReviewWorkflowID, ids, removed)
+}
+
+// keptFingerprint is a digest of every lead of the client not staged for
+// deletion, all columns.
+func (s *Stack) keptFingerprint(ctx context.Context, clientID uuid.UUID) (string, error) {
+	var fp string
+	err := s.DB.Pool.QueryRow(ctx, `SELECT md5(coalesce(string_agg(l::text, '|' ORDER BY l.id), '')) FROM leads l
+		WHERE client_id = $1 AND deleted_at IS NULL`, clientID).Scan(&fp)
+	return fp, err
 }
 
 // checkDeletion checks an approved deletion: exactly the removed records'

@@ -168,7 +168,7 @@ func multiCampaigns(ctx context.Context, s *Stack, sz Sizes, f *Facts) error {
 }
 
 // multiWebhook: a sync started through one API; while it lists (latency on
-// every Airtable request), signed webhook pings arrive at the other API.
+// every Airtable request), signed webhook pings arrive at once at the other API.
 // Each ping joins the running sync; exactly one re-run follows, and every
 // run's counts are exact.
 func multiWebhook(ctx context.Context, s *Stack, sz Sizes, f *Facts) error {
@@ -204,11 +204,18 @@ func multiWebhook(ctx context.Context, s *Stack, sz Sizes, f *Facts) error {
 	}
 	f.Set("forged_ping_status", bad.Status)
 	f.Check(bad.Status == http.StatusUnauthorized, "a forged ping answered %s", bad)
+	// The pings arrive at once, on the other API, while the first sync lists.
+	resps := make([]Resp, sz.WebhookPings)
+	errs := make([]error, sz.WebhookPings)
+	var wg sync.WaitGroup
+	for i := range resps {
+		wg.Go(func() { resps[i], errs[i] = apis[1].Do(ctx, http.MethodPost, path, "", body, api.MACHeader, mac) })
+	}
+	wg.Wait()
 	accepted, queued, started, other := 0, 0, 0, 0
-	for i := range sz.WebhookPings {
-		r, err := apis[1].Do(ctx, http.MethodPost, path, "", body, api.MACHeader, mac)
-		if err != nil {
-			return err
+	for i, r := range resps {
+		if errs[i] != nil {
+			return errs[i]
 		}
 		var res struct {
 			SyncID      uuid.UUID `json:"sync_id"`

@@ -15,12 +15,19 @@ import (
 // Then it checks that the worker and API processes lived through it and
 // talk to the new server: a process that died is a finding (the scenario
 // fails), and it is started again only so the rest can be measured.
-func restartTemporal(ctx context.Context, s *Stack, f *Facts, down time.Duration, workers []*Proc, apis []*API) error {
+// It answers when the restarted server was SERVING.
+func restartTemporal(ctx context.Context, s *Stack, f *Facts, down time.Duration, workers []*Proc, apis []*API) (time.Time, error) {
 	took, err := s.Temporal.Restart(ctx, down)
 	if err != nil {
-		return fmt.Errorf("restart temporal: %w", err)
+		return time.Time{}, fmt.Errorf("restart temporal: %w", err)
 	}
+	serving := time.Now()
 	f.Set("temporal_restart", took)
+	// A fresh harness client, so the re-poll times measure the worker's
+	// reconnect, not the harness's own connection backoff.
+	if err := s.redial(ctx); err != nil {
+		return serving, err
+	}
 	for _, w := range workers {
 		up, perr := w.Running()
 		f.Set(w.Name+"_survived", up)
@@ -28,7 +35,7 @@ func restartTemporal(ctx context.Context, s *Stack, f *Facts, down time.Duration
 			f.Fail("%s exited during the Temporal restart (%v): %s", w.Name, perr, w.Tail(600))
 			f.Set(w.Name+"_restarted_by_harness", true)
 			if err := s.RestartWorker(ctx, w); err != nil {
-				return err
+				return serving, err
 			}
 			continue
 		}
@@ -46,7 +53,7 @@ func restartTemporal(ctx context.Context, s *Stack, f *Facts, down time.Duration
 			f.Fail("%s exited during the Temporal restart (%v): %s", a.Name, perr, a.Tail(600))
 			f.Set(a.Name+"_restarted_by_harness", true)
 			if err := a.Start(); err != nil {
-				return err
+				return serving, err
 			}
 		}
 		d, err := a.WaitReady(ctx, 2*time.Minute)
@@ -56,7 +63,7 @@ func restartTemporal(ctx context.Context, s *Stack, f *Facts, down time.Duration
 		}
 		f.Set(a.Name+"_ready_after", d)
 	}
-	return nil
+	return serving, nil
 }
 
 // temporalRestartTimer: a campaign scheduled StartAhead ahead; while its
@@ -109,12 +116,15 @@ func temporalRestartTimer(ctx context.Context, s *Stack, sz Sizes, f *Facts) err
 	}
 	f.Set("start_ahead", sz.StartAhead)
 	stopAt := time.Now()
-	if err := restartTemporal(ctx, s, f, sz.Downtime, []*Proc{w}, []*API{a}); err != nil {
+	serving, err := restartTemporal(ctx, s, f, sz.Downtime, []*Proc{w}, []*API{a})
+	if err != nil {
 		return err
 	}
+	// Both relative to start_at: how long before it Temporal went down and
+	// was serving again (negative: after it).
 	f.Set("stopped_before_start_at", startAt.Sub(stopAt))
+	f.Set("serving_before_start_at", startAt.Sub(serving))
 	f.Check(stopAt.Before(startAt), "Temporal went down after start_at: the timer was not pending")
-	f.Set("up_again_before_start_at", time.Now().Before(startAt))
 	v, err := waitCampaign(ctx, a, tn.Token, camp.ID, time.Until(startAt)+3*time.Minute, campaign.StatusActive, campaign.StatusNoEligibleLeads)
 	if err != nil {
 		return err
@@ -156,7 +166,7 @@ func temporalRestartReview(ctx context.Context, s *Stack, sz Sizes, f *Facts) er
 	if err != nil {
 		return err
 	}
-	if err := restartTemporal(ctx, s, f, sz.Downtime, []*Proc{w}, []*API{a}); err != nil {
+	if _, err := restartTemporal(ctx, s, f, sz.Downtime, []*Proc{w}, []*API{a}); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -64,7 +64,7 @@ func Reduced() Sizes {
 		ListRecords: 4000, ListLatency: 60 * time.Millisecond, PGListKills: 2, ListSIGKILLs: 1,
 		DeleteRecords: 6000, DeleteRemoved: 5000, PGDeleteKills: 2, DeleteSIGKILLs: 1,
 		MultiLeads: 4000, MultiCampaigns: 10,
-		WebhookRecords: 2000, WebhookLatency: 100 * time.Millisecond, WebhookPings: 4,
+		WebhookRecords: 2000, WebhookLatency: 150 * time.Millisecond, WebhookPings: 4,
 		Drafts: 40, DraftLimit: 25,
 	}
 }

@@ -78,19 +78,32 @@ func NewStack(ctx context.Context, env *Env, name string) (_ *Stack, err error) 
 	if err = s.Temporal.StartAndWait(ctx); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(dir + "/harness-temporal-client.log")
-	if err != nil {
+	if err = s.redial(ctx); err != nil {
 		return nil, err
-	}
-	s.TC, err = client.DialContext(ctx, client.Options{HostPort: s.Temporal.Address(), Namespace: "default",
-		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})))})
-	if err != nil {
-		return nil, fmt.Errorf("harness temporal client: %w", err)
 	}
 	s.Emu = airtableemu.New(airtableemu.Options{})
 	s.emuSrv = httptest.NewServer(s.Emu.Handler())
 	s.EmuURL = s.emuSrv.URL
 	return s, nil
+}
+
+// redial replaces the harness's Temporal client with a fresh connection.
+func (s *Stack) redial(ctx context.Context) error {
+	logf, err := os.OpenFile(s.Dir+"/harness-temporal-client.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, client.Options{HostPort: s.Temporal.Address(), Namespace: "default",
+		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})))})
+	if err != nil {
+		_ = logf.Close()
+		return fmt.Errorf("harness temporal client: %w", err)
+	}
+	if s.TC != nil {
+		s.TC.Close()
+	}
+	s.TC = tc
+	return nil
 }
 
 // Close stops every process (SIGTERM, then SIGKILL), Temporal, the
