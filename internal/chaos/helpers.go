@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/store"
@@ -336,4 +337,26 @@ func (s *Stack) waitCount(ctx context.Context, n int, limit time.Duration, q str
 		time.Sleep(10 * time.Millisecond)
 	}
 	return got, fmt.Errorf("count reached %d of %d within %s", got, n, limit)
+}
+
+// activityRetries counts the failed attempts of an activity type in the
+// history of a workflow's latest run: a retried activity's started event
+// carries the attempt that ended it.
+func (s *Stack) activityRetries(ctx context.Context, workflowID, activityType string) (int, error) {
+	it := s.TC.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	scheduled := map[int64]string{}
+	retries := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, err
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] == activityType {
+			retries += int(a.GetAttempt()) - 1
+		}
+	}
+	return retries, nil
 }

@@ -70,6 +70,19 @@ func (in *injector) noteOrphan(ctx context.Context, pid int) {
 	}
 }
 
+// retries records how many attempts of the activity failed and checks
+// that the faults cost at least atLeast of them (a fault that no attempt
+// noticed did not test anything).
+func (in *injector) retries(ctx context.Context, f *Facts, workflowID, activity string, atLeast int) error {
+	n, err := in.s.activityRetries(ctx, workflowID, activity)
+	if err != nil {
+		return err
+	}
+	f.Set("activity_retries", n)
+	f.Check(n >= atLeast, "%d failed attempts of %s, the faults should have cost at least %d", n, activity, atLeast)
+	return nil
+}
+
 func (in *injector) restart(ctx context.Context) error {
 	if in.kind != sigkill {
 		return nil
@@ -203,6 +216,9 @@ func enrollUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 	f.Set("leads_in_two_active", e.DupActive)
 	f.Set("status", v.Status)
 	in.facts(f)
+	if err := in.retries(ctx, f, v.WorkflowID, "EnrollChunk", kills); err != nil {
+		return err
+	}
 	f.Check(v.Status == campaign.StatusActive && v.EnrollmentStatus == campaign.EnrollmentComplete, "campaign ended %s/%s", v.Status, v.EnrollmentStatus)
 	f.Check(v.EnrolledCount == n && e.Counter == n && e.Rows == n && e.Distinct == n,
 		"enrolled_count %d, rows %d, distinct leads %d, want %d", v.EnrolledCount, e.Rows, e.Distinct, n)
@@ -295,6 +311,15 @@ func listingUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind,
 	f.Set("pages", v.Pages)
 	f.Set("expected_pages", (n+invalid+99)/100)
 	f.Set("workflow_records", wst.Records)
+	// A termination that only hit idle connections may cost no attempt (the
+	// pool drops dead connections); at least one must have hit a page.
+	atLeast := kills
+	if kind == pgTerminate {
+		atLeast = 1
+	}
+	if err := in.retries(ctx, f, workflows.SyncWorkflowID(tn.ID.String()), "ListPages", atLeast); err != nil {
+		return err
+	}
 	f.Check(wst.Records == n+invalid && wst.Pages == (n+invalid+99)/100, "the sync workflow's result counts %d records in %d pages, want %d in %d",
 		wst.Records, wst.Pages, n+invalid, (n+invalid+99)/100)
 	in.facts(f)
@@ -459,6 +484,9 @@ func deleteUnderFaults(ctx context.Context, s *Stack, f *Facts, kind faultKind, 
 	in.facts(f)
 	after, err := s.keptFingerprint(ctx, tn.ID)
 	if err != nil {
+		return err
+	}
+	if err := in.retries(ctx, f, v.ReviewWorkflowID, "DeleteStaged", kills); err != nil {
 		return err
 	}
 	f.Set("kept_untouched", before == after)
