@@ -200,9 +200,10 @@ func (s *Stack) RestartWorker(ctx context.Context, p *Proc) error {
 	return err
 }
 
-// WaitPolling waits until the worker process polls the task queue for
-// workflow tasks (its identity starts with its pid), and answers how long
-// that took.
+// WaitPolling waits until the worker process is seen polling the task
+// queue for workflow tasks (its identity starts with its pid), and answers
+// how long that took. DescribeTaskQueue lists the root partition's
+// pollers, so this is an upper bound on when the worker polls again.
 func (s *Stack) WaitPolling(ctx context.Context, p *Proc, limit time.Duration) (time.Duration, error) {
 	start := time.Now()
 	prefix := strconv.Itoa(p.Pid()) + "@"
