@@ -239,24 +239,32 @@ type API struct {
 
 // StartAPI starts an API process (./cmd/api) on a free port and waits
 // until /readyz answers 200 (Postgres and Temporal reachable).
+// A port found free can be taken before the API binds it (the machine is
+// shared): an API that exits while starting is started on another.
 func (s *Stack) StartAPI(ctx context.Context, extra ...string) (*API, error) {
-	ports, err := freePorts(1)
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	name := s.name("api")
-	env := append([]string{"HTTP_ADDR=" + addr, "DB_MAX_CONNS=6"}, extra...)
-	p := &Proc{Name: name, Path: s.env.APIBin, Env: s.processEnv(APIAppName, env), Log: s.Dir + "/" + name + ".log"}
-	if err := p.Start(); err != nil {
-		return nil, err
-	}
+	p := &Proc{Name: name, Path: s.env.APIBin, Log: s.Dir + "/" + name + ".log"}
 	s.procs = append(s.procs, p)
-	a := &API{Proc: p, URL: "http://" + addr}
-	if _, err := a.WaitReady(ctx, time.Minute); err != nil {
-		return a, err
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		ports, perr := freePorts(1)
+		if perr != nil {
+			return nil, perr
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+		p.Env = s.processEnv(APIAppName, append([]string{"HTTP_ADDR=" + addr, "DB_MAX_CONNS=6"}, extra...))
+		if err = p.Start(); err != nil {
+			return nil, err
+		}
+		a := &API{Proc: p, URL: "http://" + addr}
+		if _, err = a.WaitReady(ctx, time.Minute); err == nil {
+			return a, nil
+		}
+		if up, _ := p.Running(); up || ctx.Err() != nil {
+			return a, err
+		}
 	}
-	return a, nil
+	return nil, err
 }
 
 // WaitReady polls /readyz until 200 and answers how long that took.

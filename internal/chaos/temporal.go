@@ -24,29 +24,58 @@ type Temporal struct {
 }
 
 func newTemporal(bin, dir string, env []string) (*Temporal, error) {
+	t := &Temporal{Bin: bin, DBFile: dir + "/temporal.db"}
+	t.Proc = &Proc{Name: "temporal", Path: bin, Env: env, Log: dir + "/temporal.log"}
+	return t, nil
+}
+
+// pickPorts chooses free ports: the UI's always, the frontend's unless it
+// is pinned (a restart must come back on the same one).
+func (t *Temporal) pickPorts(keepFrontend bool) error {
 	ports, err := freePorts(2)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t := &Temporal{Bin: bin, Port: ports[0], UIPort: ports[1], DBFile: dir + "/temporal.db"}
-	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(t.Port),
+	if !keepFrontend || t.Port == 0 {
+		t.Port = ports[0]
+	}
+	t.UIPort = ports[1]
+	t.Args = append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(t.Port),
 		"--ui-port", strconv.Itoa(t.UIPort), "--db-filename", t.DBFile, "--log-level", "warn",
-		"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
-	args = append(args, testenv.SearchAttributeArgs()...)
-	t.Proc = &Proc{Name: "temporal", Path: bin, Args: args, Env: env, Log: dir + "/temporal.log"}
-	return t, nil
+		"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}, testenv.SearchAttributeArgs()...)
+	return nil
 }
 
 // Address is the frontend's host:port.
 func (t *Temporal) Address() string { return "127.0.0.1:" + strconv.Itoa(t.Port) }
 
-// StartAndWait starts the server and waits until `temporal operator
-// cluster health` answers SERVING.
-func (t *Temporal) StartAndWait(ctx context.Context) error {
-	if err := t.Start(); err != nil {
-		return err
+// StartAndWait starts the server on new ports and waits until `temporal
+// operator cluster health` answers SERVING.
+func (t *Temporal) StartAndWait(ctx context.Context) error { return t.start(ctx, false) }
+
+// start starts the server and waits for health. A free port found here can
+// be taken by another process before the server binds it (the machine is
+// shared, and the dev server picks its internal ports at random too), so a
+// server that exits while starting is started again, on other ports
+// except a pinned frontend port.
+func (t *Temporal) start(ctx context.Context, keepFrontend bool) error {
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		if err = t.pickPorts(keepFrontend); err != nil {
+			return err
+		}
+		if err = t.Start(); err != nil {
+			return err
+		}
+		if err = t.WaitHealthy(ctx, 2*time.Minute); err == nil {
+			return nil
+		}
+		if up, _ := t.Running(); up || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
-	return t.WaitHealthy(ctx, 2*time.Minute)
+	return err
 }
 
 // WaitHealthy polls `temporal operator cluster health` until SERVING.
@@ -84,7 +113,7 @@ func (t *Temporal) Restart(ctx context.Context, downFor time.Duration) (time.Dur
 	if downFor > 0 {
 		time.Sleep(downFor)
 	}
-	if err := t.StartAndWait(ctx); err != nil {
+	if err := t.start(ctx, true); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
