@@ -9,7 +9,7 @@ HEY_VERSION := v0.1.5
 WORKFLOWCHECK_VERSION := v0.6.0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short bench fuzz lint workflowcheck migrate clean tools
+.PHONY: all build run test test-short bench chaos fuzz lint workflowcheck migrate clean tools
 
 all: build
 
@@ -55,6 +55,13 @@ workflowcheck:
 
 bench: $(TEMPORAL) $(HEY) build
 	$(GO) run ./cmd/bench
+
+# Failure scenarios against real processes (Temporal restarted, the worker's
+# Postgres backends terminated, the worker SIGKILLed, two APIs + two workers):
+# one `chaos: scenario=NAME result=ok|FAIL detail=...` line each, exit 1 on a
+# FAIL. `go run ./cmd/chaos -list` names them, `-only NAME,...` picks some.
+chaos: tools
+	$(GO) run ./cmd/chaos
 
 clean:
 	rm -rf $(BIN) .data

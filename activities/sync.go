@@ -678,19 +678,23 @@ type DeleteInput struct {
 	BaseID, Table string
 }
 
-// DeleteResult is what an approval did.
+// DeleteResult is what an approval did: the run row's totals.
 type DeleteResult struct {
-	Deleted  int
-	Restored int // back in Airtable when their batch came up: kept
+	Deleted int
+	// Restored: staged leads kept because their record was back in Airtable
+	// (found when their batch came up, or by a sync meanwhile).
+	Restored int
 }
 
 // DeleteStaged carries out an approval in batches of at most 1,000. Before
 // a batch is deleted its records are looked up in Airtable again (100 ids a
 // request, paced like the listing, never inside a transaction): a record
 // that came back during the decision window keeps its lead. Each batch is
-// then one transaction with its audit rows; the running totals are
-// heartbeated, and after a crash the retry simply continues with what is
-// still staged.
+// then one transaction with its audit rows and the run's counters; after a
+// crash the retry simply continues with what is still staged. The result
+// is read from the run row at the end: heartbeated totals lag behind (the
+// SDK throttles heartbeats and a killed worker's last ones never arrive),
+// so a retry resumed from them undercounted the batches already done.
 func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (DeleteResult, error) {
 	if in.Batch <= 0 || in.Batch > 1000 {
 		in.Batch = 1000
@@ -701,7 +705,7 @@ func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (DeleteResult, 
 	}
 	var res DeleteResult
 	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &res) // resume the running totals after a crash
+		_ = activity.GetHeartbeatDetails(ctx, &res) // progress so far (the result is the run row's, below)
 	}
 	for {
 		refs, err := a.Store.NextStaged(ctx, syncID, in.Batch)
@@ -709,7 +713,11 @@ func (a *Sync) DeleteStaged(ctx context.Context, in DeleteInput) (DeleteResult, 
 			return res, err
 		}
 		if len(refs) == 0 {
-			return res, nil
+			run, err := a.Store.GetSyncRun(ctx, nil, syncID)
+			if err != nil {
+				return res, err
+			}
+			return DeleteResult{Deleted: run.Deleted, Restored: run.Restored}, nil
 		}
 		ids := make([]string, len(refs))
 		for i, r := range refs {

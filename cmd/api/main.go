@@ -21,9 +21,9 @@ import (
 	"github.com/nurture-sms/nurture/internal/db"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
-	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/temporalx"
+	"github.com/nurture-sms/nurture/internal/twilioapi"
 )
 
 func main() {
