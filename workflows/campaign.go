@@ -356,8 +356,9 @@ func (w *campaignWF) pending(kind string) *steerReq {
 
 func localCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         dbStepRetry,
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: localRetryWindow,
+		RetryPolicy:            dbStepRetry,
 	})
 }
 
@@ -366,8 +367,9 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 	if w.p.Status == "" {
 		// First run: the row must exist (the API commits it right after starting us).
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 10 * time.Second,
-			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 12},
+			StartToCloseTimeout:    10 * time.Second,
+			ScheduleToCloseTimeout: 3 * time.Minute, // room for the 12 attempts
+			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 12},
 		})
 		var info activities.CampaignInfo
 		if err := workflow.ExecuteLocalActivity(lctx, ca.LoadCampaign, w.in.CampaignID).Get(ctx, &info); err != nil {
@@ -571,8 +573,9 @@ func (w *campaignWF) activate(ctx workflow.Context) error {
 		return w.waitForRetry(ctx)
 	}
 	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         w.in.ActivationRetry,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Minute, // room for the policy's attempts
+		RetryPolicy:            w.in.ActivationRetry,
 	})
 	var matched int
 	f := workflow.ExecuteLocalActivity(summarizedLocal(actx, "activate (attempt round %d)", w.p.ActivationTries+1), ca.Activate, w.in.CampaignID)
@@ -678,8 +681,9 @@ func (w *campaignWF) drainIgnored(ctx workflow.Context) {
 
 func (w *campaignWF) finalize(ctx workflow.Context) error {
 	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         dbWorkRetry,
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: localRetryWindow,
+		RetryPolicy:            dbWorkRetry,
 	})
 	var fin store.FinalizeResult
 	if err := workflow.ExecuteLocalActivity(summarizedLocal(actx, "settle enrollment: %d enrolled", w.p.Enrolled), ca.Finalize, w.in.CampaignID).Get(ctx, &fin); err != nil {

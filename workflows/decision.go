@@ -25,7 +25,8 @@ type decisionBox struct {
 func newDecisionBox(ctx workflow.Context, in SyncInput, st *SyncStatus) (*decisionBox, error) {
 	b := &decisionBox{in: in, st: st}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: localRetryWindow,
 		// A database outage must not lose a decision the admin was told
 		// was taken: retried until the audit row is written.
 		RetryPolicy: dbStepRetry,

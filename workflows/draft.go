@@ -121,8 +121,9 @@ func DraftMessage(ctx workflow.Context, in DraftInput) (*DraftResult, error) {
 	}
 	cost := (float64(res.PromptTokens)*in.InputPricePerM + float64(res.CompletionTokens)*in.OutputPricePerM) / 1e6
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 5 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		StartToCloseTimeout:    5 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Second, // room for the 3 attempts
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
 	if err := workflow.ExecuteLocalActivity(lctx, dr.RecordGeneration, store.GenerationRecord{
 		RequestID: in.RequestID, ModelUsed: res.ModelUsed, IsTemplate: res.IsTemplate,

@@ -22,6 +22,16 @@ import (
 // Temporal UI shows the attempt count and the last error meanwhile.
 // Everything that talks to a third party (Airtable, the LLM, alert
 // webhooks) is bounded.
+// localRetryWindow bounds the retries of the local activities whose
+// policy is unbounded (dbStepRetry, dbWorkRetry). The SDK bounds a local
+// activity by its ScheduleToCloseTimeout, which defaults to its
+// StartToCloseTimeout: left unset, "retried until the database answers"
+// was one attempt, and a cancel that waited 10 s for the campaign's lock
+// behind a slow enrollment batch failed the whole campaign workflow
+// (found recording histories; TestCancelWaitingLongForTheLock). Every
+// local activity sets ScheduleToCloseTimeout.
+const localRetryWindow = 24 * time.Hour
+
 var (
 	// dbStepRetry: short database steps (local activities: status rows,
 	// audit rows, counts). Unbounded, see above.

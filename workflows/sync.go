@@ -177,7 +177,8 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.NewString() }).Get(&next); err != nil {
 		return nil, err
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second,
+		ScheduleToCloseTimeout: localRetryWindow, RetryPolicy: dbStepRetry})
 	if err := workflow.ExecuteLocalActivity(lctx, sa.CreateRun, activities.CreateRunInput{
 		SyncID: next, ClientID: in.ClientID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 	}).Get(ctx, nil); err != nil {
@@ -223,8 +224,9 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	}
 	box.listenLegacySignals(ctx)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         dbStepRetry,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: localRetryWindow,
+		RetryPolicy:            dbStepRetry,
 	})
 	record := func(finished bool) error {
 		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished,
@@ -421,8 +423,9 @@ func DeletionReview(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 		return nil, err
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         dbStepRetry,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: localRetryWindow,
+		RetryPolicy:            dbStepRetry,
 	})
 	record := func(finished bool) error {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SyncPhaseKey.ValueSet(st.Phase)); err != nil {

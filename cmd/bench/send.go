@@ -70,7 +70,10 @@ func (e *env) sendBench(ctx context.Context, hostPort string, flood, rated int, 
 func (e *env) sendFigure(ctx context.Context, hostPort string, emu *smsemu.Emulator, emuURL string, f sendFigure, floor float64) error {
 	emu.Reset()
 	// A zone where it is daytime: every lead is inside its window.
-	zone := dayZone(time.Now())
+	zone, err := testenv.DayZone(time.Now())
+	if err != nil {
+		return err
+	}
 	from := fmt.Sprintf("+1555%07d", time.Now().UnixNano()%10000000)
 	cl, err := e.st.CreateClient(ctx, store.NewClient{Name: "send-bench-" + f.what + "-" + uuid.NewString()[:8], Timezone: zone,
 		AirtableTable: "Leads", SMSFrom: from, MaxPerDay: 10}, "bench")
@@ -208,26 +211,6 @@ func pct(sorted []float64, p float64) float64 {
 		return -1
 	}
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
-}
-
-// dayZone is an Etc/GMT zone where it is between 10:00 and 18:00 now.
-func dayZone(now time.Time) string {
-	for off := -12; off <= 14; off++ {
-		name := "Etc/GMT"
-		if off > 0 {
-			name += "-" + strconv.Itoa(off)
-		} else if off < 0 {
-			name += "+" + strconv.Itoa(-off)
-		}
-		loc, err := time.LoadLocation(name)
-		if err != nil {
-			continue
-		}
-		if h := now.In(loc).Hour(); h >= 10 && h < 18 {
-			return name
-		}
-	}
-	return "UTC"
 }
 
 // emulatorAlone is the floor: the official client against the emulator,

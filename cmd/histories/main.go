@@ -44,9 +44,11 @@ import (
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/llm"
+	"github.com/nurture-sms/nurture/internal/smsemu"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/internal/testenv"
+	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/workflows"
 )
 
@@ -79,6 +81,7 @@ type rec struct {
 	st     *store.Store
 	tc     client.Client
 	emu    *airtableemu.Emulator
+	sms    *smsemu.Emulator
 	api    string
 	token  string
 	client uuid.UUID
@@ -121,6 +124,15 @@ func run(prefix, only, out string) error {
 		return err
 	}
 
+	// The SMS provider (the Twilio emulator, without status callbacks) and
+	// the public address its inbound webhook posts to (the API below).
+	sms := smsemu.New(smsemu.Options{NoCallbacks: true})
+	defer sms.Close()
+	smsSrv := httptest.NewServer(sms.Handler())
+	defer smsSrv.Close()
+	messenger := twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: sms.AccountSID(), AuthToken: sms.AuthToken(),
+		BaseURL: smsSrv.URL, Timeout: 3 * time.Second}))
+
 	const queue = "histories"
 	draft := &activities.Draft{Provider: provider, Store: st}
 	w := worker.New(tc, queue, worker.Options{})
@@ -128,6 +140,8 @@ func run(prefix, only, out string) error {
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}}, draft,
 		&activities.Sync{Store: st, Log: zap.NewNop(), APIKey: "k", BaseURL: emuSrv.URL + "/v0", Penalty: 300 * time.Millisecond})
 	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: queue})
+	workflows.RegisterSender(w, &activities.Sender{Store: st, Log: zap.NewNop(), Messenger: messenger, DefaultFrom: smsFrom,
+		Account: sms.AccountSID(), StatusCallback: "http://127.0.0.1:9/v1/webhooks/sms/status", StaleAfter: 5 * time.Second})
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -142,8 +156,12 @@ func run(prefix, only, out string) error {
 	d := api.DefaultDrafting()
 	d.Models = []string{"err500-primary", "ok-fallback"}
 	d.AttemptTimeout, d.TotalTimeout = 2*time.Second, 10*time.Second
-	h := httptest.NewServer(api.Router(api.Deps{Store: st, Temporal: tc, Logger: zap.NewNop(), TaskQueue: queue, Drafting: d}))
+	h := httptest.NewUnstartedServer(nil)
+	h.Start()
 	defer h.Close()
+	h.Config.Handler = api.Router(api.Deps{Store: st, Temporal: tc, Logger: zap.NewNop(), TaskQueue: queue, Drafting: d,
+		SMS: api.SMSConfig{AuthToken: sms.AuthToken(), PublicBaseURL: h.URL, DefaultFrom: smsFrom, Messenger: messenger, TestLimitPerHour: 5}})
+	sms.SetInboundURL(h.URL + "/v1/webhooks/sms/inbound")
 	_, tok, err := st.CreateToken(ctx, store.NewToken{Role: auth.RoleSuperAdmin}, "histories")
 	if err != nil {
 		return err
@@ -164,8 +182,13 @@ func run(prefix, only, out string) error {
 		if len(want) > 0 && !want[s.name] {
 			continue
 		}
-		r := &rec{ctx: ctx, db: db, st: st, tc: tc, emu: emu, api: h.URL, token: tok}
-		cl, err := st.CreateClient(ctx, store.NewClient{Name: fmt.Sprintf("%s %d", s.name, i), Timezone: "America/New_York", AirtableTable: "Leads"}, "histories")
+		r := &rec{ctx: ctx, db: db, st: st, tc: tc, emu: emu, sms: sms, api: h.URL, token: tok}
+		// A zone where it is daytime, so the campaigns send now.
+		zone, err := testenv.DayZone(time.Now())
+		if err != nil {
+			return err
+		}
+		cl, err := st.CreateClient(ctx, store.NewClient{Name: fmt.Sprintf("%s %d", s.name, i), Timezone: zone, AirtableTable: "Leads", MaxPerDay: 10}, "histories")
 		if err != nil {
 			return err
 		}
@@ -236,6 +259,9 @@ func (r *rec) save(dir, name, workflowID string) (int, error) {
 	return len(runs), nil
 }
 
+// smsFrom is the deployment's sending number.
+const smsFrom = "+15550100000"
+
 // ---- helpers the scenarios share ----
 
 func (r *rec) call(method, path string, body any) (int, []byte, error) {
@@ -293,7 +319,7 @@ type campaignRef struct {
 func (r *rec) createCampaign(name string, extra map[string]any) (campaignRef, error) {
 	body := map[string]any{"client_id": r.client.String(), "name": name, "target_tags": []string{"t"},
 		"messages": []map[string]any{{"body": "Hi {{first_name}}, book a visit: https://calendly.com/acme", "delay_minutes": 0},
-			{"body": "Still interested? Reply to book.", "delay_minutes": 60}}}
+			{"body": "Still interested? Reply to book.", "delay_minutes": 0}}}
 	for k, v := range extra {
 		body[k] = v
 	}

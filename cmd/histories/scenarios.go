@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 
 	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/smsemu"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
 	"github.com/nurture-sms/nurture/workflows"
@@ -30,7 +33,7 @@ var scenarios = []scenario{
 		if err != nil {
 			return nil, err
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
 	}},
 	{"campaign-scheduled", func(r *rec) ([]string, error) {
 		if err := r.seedLeads(10, "t"); err != nil {
@@ -40,7 +43,7 @@ var scenarios = []scenario{
 		if err != nil {
 			return nil, err
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
 	}},
 	{"campaign-rescheduled", func(r *rec) ([]string, error) {
 		if err := r.seedLeads(10, "t"); err != nil {
@@ -53,7 +56,7 @@ var scenarios = []scenario{
 		if err := r.steer(c, "reschedule", map[string]any{"start_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)}); err != nil {
 			return nil, err
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
 	}},
 	{"campaign-cancel-scheduled", func(r *rec) ([]string, error) {
 		if err := r.seedLeads(5, "t"); err != nil {
@@ -88,7 +91,7 @@ var scenarios = []scenario{
 		if err := r.steer(c, "retry-activation", nil); err != nil {
 			return nil, err
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
 	}},
 	{"campaign-no-eligible", func(r *rec) ([]string, error) {
 		c, err := r.createCampaign("nobody", nil)
@@ -105,7 +108,7 @@ var scenarios = []scenario{
 		if err != nil {
 			return nil, err
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusActive)
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
 	}},
 	{"campaign-waiting-timer", func(r *rec) ([]string, error) {
 		// Still running: a campaign that waits months for its start.
@@ -214,7 +217,7 @@ var scenarios = []scenario{
 		if err := r.seedLeads(60000, "t"); err != nil {
 			return nil, err
 		}
-		c, err := r.createCampaign("cancel while enrolling", nil)
+		c, err := r.createCampaign("cancel while enrolling", map[string]any{"messages": laterStep(60)})
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +228,12 @@ var scenarios = []scenario{
 		if err != nil || (code != 200 && code != 409) {
 			return nil, fmt.Errorf("cancel: %d %s %v", code, body, err)
 		}
-		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled, campaign.StatusActive)
+		if code == 409 { // enrollment won: the campaign is sending, cancel that
+			if err := r.steer(c, "cancel", nil); err != nil {
+				return nil, err
+			}
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled)
 	}},
 	{"campaign-refused-updates", func(r *rec) ([]string, error) {
 		// Refused Updates leave no trace; the accepted one after them does.
@@ -308,6 +316,113 @@ var scenarios = []scenario{
 		}
 		return []string{id, workflows.SyncWorkflowID(r.client.String())}, r.waitClosed(workflows.SyncWorkflowID(r.client.String()))
 	}},
+	{"campaign-waiting-step", func(r *rec) ([]string, error) {
+		// Still running: the first step sent, the second due in an hour.
+		c, err := r.sendingCampaign("waits for its second step", 60)
+		return []string{c.WorkflowID}, err
+	}},
+	{"campaign-paused", func(r *rec) ([]string, error) {
+		// Still running: paused while it waits for the second step.
+		c, err := r.sendingCampaign("paused", 60)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "pause", nil); err != nil {
+			return nil, err
+		}
+		_, err = r.waitCampaign(c.ID, campaign.StatusPaused)
+		return []string{c.WorkflowID}, err
+	}},
+	{"campaign-cancel-sending", func(r *rec) ([]string, error) {
+		c, err := r.sendingCampaign("cancelled while sending", 60)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "cancel", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCancelled)
+	}},
+	{"campaign-pause-resume", func(r *rec) ([]string, error) {
+		// Paused on the timer to the second step, resumed, completed (the
+		// second step falls due a minute after the first).
+		c, err := r.sendingCampaign("paused and resumed", 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "pause", nil); err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "resume", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
+	}},
+	{"campaign-pause-mid-round", func(r *rec) ([]string, error) {
+		// Paused while a round's sends are in flight (the provider answers
+		// slowly): the answer waits for the round; resumed; completed.
+		if err := r.seedLeads(6, "t"); err != nil {
+			return nil, err
+		}
+		if err := r.sms.SetFaults(smsemu.Faults{Latency: 1500 * time.Millisecond}); err != nil {
+			return nil, err
+		}
+		defer r.sms.ClearFaults()
+		c, err := r.createCampaign("paused mid-round", nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := waitFor("a send in flight", func() (bool, error) {
+			var n int
+			err := r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM sms_sends WHERE campaign_id = $1`, c.ID).Scan(&n)
+			return n > 0, err
+		}); err != nil {
+			return nil, err
+		}
+		if err := r.steer(c, "pause", nil); err != nil {
+			return nil, err
+		}
+		r.sms.ClearFaults()
+		if err := r.steer(c, "resume", nil); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
+	}},
+	{"campaign-stop-reply", func(r *rec) ([]string, error) {
+		// One lead texts STOP, another replies, after the first step: both
+		// leave the sequence; the rest get the second step a minute later.
+		// The client's own number: the other scenarios' leads share phones.
+		const own = "+15550100999"
+		if _, err := r.db.Pool.Exec(r.ctx, `UPDATE clients SET sms_from = $2 WHERE id = $1`, r.client, own); err != nil {
+			return nil, err
+		}
+		c, err := r.sendingCampaign("stop and reply", 1)
+		if err != nil {
+			return nil, err
+		}
+		for i, body := range []string{"STOP", "sounds good"} {
+			if err := r.inbound(fmt.Sprintf("+1555%07d", i+1), own, body); err != nil {
+				return nil, err
+			}
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
+	}},
+	{"campaign-continue-as-new", func(r *rec) ([]string, error) {
+		// A campaign whose workflow continues as new between send rounds
+		// (one round per run here; 300 in production).
+		if err := r.seedLeads(5, "t"); err != nil {
+			return nil, err
+		}
+		c, err := r.insertCampaign("continues as new", 1)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := r.tc.ExecuteWorkflow(r.ctx, startOpts(c.WorkflowID), workflows.Campaign,
+			workflows.CampaignInput{CampaignID: c.ID, ClientID: r.client.String(), MaxSendRounds: 1}); err != nil {
+			return nil, err
+		}
+		return []string{c.WorkflowID}, r.settle(c, campaign.StatusCompleted)
+	}},
 	{"draft-fallback", func(r *rec) ([]string, error) {
 		var res struct {
 			RequestID string `json:"request_id"`
@@ -323,6 +438,52 @@ var scenarios = []scenario{
 		}
 		return []string{workflows.DraftWorkflowID(res.RequestID)}, nil
 	}},
+}
+
+// laterStep is the default sequence with its second step minutes after the first.
+func laterStep(minutes int) []map[string]any {
+	return []map[string]any{{"body": "Hi {{first_name}}, book a visit: https://calendly.com/acme", "delay_minutes": 0},
+		{"body": "Still interested? Reply to book.", "delay_minutes": minutes}}
+}
+
+// sendingCampaign creates a campaign over 5 leads whose second step falls
+// due `minutes` after the first, and waits until every first step is sent.
+func (r *rec) sendingCampaign(name string, minutes int) (campaignRef, error) {
+	if err := r.seedLeads(5, "t"); err != nil {
+		return campaignRef{}, err
+	}
+	c, err := r.createCampaign(name, map[string]any{"messages": laterStep(minutes)})
+	if err != nil {
+		return c, err
+	}
+	err = waitFor("first steps sent", func() (bool, error) {
+		var n int
+		err := r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM sms_sends WHERE campaign_id = $1 AND status = 'sent'`, c.ID).Scan(&n)
+		return n == 5, err
+	})
+	time.Sleep(time.Second) // let the workflow start its timer
+	return c, err
+}
+
+// insertCampaign writes an activating campaign row (as the API does) for a
+// workflow the scenario starts itself, with the second step `minutes` later.
+func (r *rec) insertCampaign(name string, minutes int) (campaignRef, error) {
+	id := uuid.New()
+	nc := store.NewCampaign{ID: id, ClientID: r.client, Name: name, Audience: campaign.Audience{TargetTags: []string{"t"}},
+		Messages: []campaign.Step{{Body: "Hi {{first_name}}"}, {Body: "Still interested?", DelayMinutes: minutes}},
+		Status:   campaign.StatusActivating, WorkflowID: workflows.CampaignWorkflowID(id.String()), StopOnReply: true}
+	err := pgx.BeginFunc(r.ctx, r.db.Pool, func(tx pgx.Tx) error { _, err := store.InsertCampaign(r.ctx, tx, nc); return err })
+	return campaignRef{ID: id.String(), WorkflowID: nc.WorkflowID, Status: nc.Status}, err
+}
+
+// inbound has the emulator deliver a text from a lead's phone to a
+// client's number (signed, to the API's inbound webhook).
+func (r *rec) inbound(from, to, body string) error {
+	res, err := r.sms.Inbound(r.ctx, smsemu.Inbound{From: from, To: to, Body: body})
+	if err == nil && res.Status != http.StatusOK {
+		err = fmt.Errorf("inbound %q: the webhook answered %d %s", body, res.Status, res.Body)
+	}
+	return err
 }
 
 // steer posts a campaign action and expects it accepted.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nurture-sms/nurture/api"
 	"github.com/nurture-sms/nurture/internal/campaign"
+	"github.com/nurture-sms/nurture/internal/lead"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/workflows"
 )
@@ -64,7 +65,7 @@ var multiAudiences = []map[string]any{
 	{"target_tags": []string{"webinar-2025"}},
 	{"target_tags": []string{"vip"}},
 	{"icp_min": 10, "icp_max": 90},
-	{"engagement_levels": []string{"low", "high"}},
+	{"engagement_levels": []string{lead.EngagementLow, lead.EngagementHigh}},
 	{"target_tags": []string{"cold", "vip"}},
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nurture-sms/nurture/internal/campaign"
 	"github.com/nurture-sms/nurture/internal/smsemu"
+	"github.com/nurture-sms/nurture/internal/testenv"
 )
 
 // sigkillSend: a two-step campaign (both steps due at once) over n leads
@@ -34,7 +35,7 @@ func sigkillSend(ctx context.Context, s *Stack, sz Sizes, f *Facts) error {
 	if err := s.seedLeads(ctx, tn.ID, n); err != nil {
 		return err
 	}
-	zone, err := dayZone(time.Now())
+	zone, err := testenv.DayZone(time.Now())
 	if err != nil {
 		return err
 	}
@@ -108,25 +109,4 @@ func sigkillSend(ctx context.Context, s *Stack, sz Sizes, f *Facts) error {
 	f.Check(len(per) >= sent && len(per) <= sent+unknown, "the provider holds %d distinct messages, the ledger %d sent and %d unknown", len(per), sent, unknown)
 	f.Check(v.Status == campaign.StatusCompleted, "campaign ended %s (last_error %q)", v.Status, v.LastError)
 	return nil
-}
-
-// dayZone is an Etc/GMT zone where it is between 10:00 and 18:00 at now,
-// inside every client's default quiet-hours window with hours to spare.
-func dayZone(now time.Time) (string, error) {
-	for off := -12; off <= 14; off++ {
-		name := "Etc/GMT"
-		if off > 0 {
-			name += "-" + strconv.Itoa(off)
-		} else if off < 0 {
-			name += "+" + strconv.Itoa(-off)
-		}
-		loc, err := time.LoadLocation(name)
-		if err != nil {
-			return "", err
-		}
-		if h := now.In(loc).Hour(); h >= 10 && h < 18 {
-			return name, nil
-		}
-	}
-	return "", fmt.Errorf("no Etc/GMT zone has daytime at %s", now)
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -128,4 +130,26 @@ func StartTemporal(ctx context.Context) (*testsuite.DevServer, error) {
 		return nil, fmt.Errorf("start temporal dev server: %w", err)
 	}
 	return srv, nil
+}
+
+// DayZone is an IANA Etc/GMT zone where it is between 10:00 and 18:00 at
+// now: inside every default quiet-hours window with hours to spare, so a
+// test or bench that sends does not depend on the time of day it runs.
+func DayZone(now time.Time) (string, error) {
+	for off := -12; off <= 14; off++ {
+		name := "Etc/GMT" // POSIX signs: Etc/GMT-3 is UTC+3
+		if off > 0 {
+			name += "-" + strconv.Itoa(off)
+		} else if off < 0 {
+			name += "+" + strconv.Itoa(-off)
+		}
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			return "", err
+		}
+		if h := now.In(loc).Hour(); h >= 10 && h < 18 {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no Etc/GMT zone has daytime at %s", now)
 }
