@@ -45,10 +45,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzEveryRoute -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzKeyword -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzName -fuzztime 30s ./internal/text/
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzTemplateAlwaysValid -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzAnalyze -fuzztime 30s ./internal/sms/
+	$(GO) test -run '^$$' -fuzz FuzzWindowNext -fuzztime 30s ./internal/quiet/
+	$(GO) test -run '^$$' -fuzz FuzzRenderNeverLeavesPlaceholders -fuzztime 30s ./internal/campaign/
 
 workflowcheck:
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...

@@ -220,3 +220,34 @@ func givenFFFD(b []byte) int {
 	}
 	return n
 }
+
+// FuzzKeyword: every inbound body gets one of the four classes; whitespace
+// and punctuation around a body never change its class; a keyword inside
+// other words is a reply; and each listed keyword, in any case and wrapped in
+// punctuation, is its class.
+func FuzzKeyword(f *testing.F) {
+	for _, s := range []string{"STOP", " stop. ", "Stop!", "please stop", "HELP", "info?", "START", "yes", "unstop", "STOPALL", "opt out", "ＳＴＯＰ", "", "🛑", "\u00a0END\u00a0"} {
+		f.Add(s)
+	}
+	classes := map[string]bool{"opt_out": true, "help": true, "opt_in": true, "reply": true}
+	want := map[string]string{"STOP": "opt_out", "STOPALL": "opt_out", "UNSUBSCRIBE": "opt_out", "CANCEL": "opt_out", "END": "opt_out", "QUIT": "opt_out", "REVOKE": "opt_out", "OPTOUT": "opt_out", "HELP": "help", "INFO": "help", "START": "opt_in", "YES": "opt_in", "UNSTOP": "opt_in"}
+	for w, class := range want {
+		for _, body := range []string{w, strings.ToLower(w), " " + w + ". ", "\t" + strings.ToLower(w) + "!!\n"} {
+			if got := api.Keyword(body); got != class {
+				f.Fatalf("Keyword(%q) = %q, want %q", body, got, class)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got := api.Keyword(body)
+		if !classes[got] {
+			t.Fatalf("Keyword(%q) = %q, not a class", body, got)
+		}
+		if wrapped := api.Keyword(" \t" + body + ".!\n"); wrapped != got {
+			t.Fatalf("Keyword(%q) = %q but wrapped in punctuation %q", body, got, wrapped)
+		}
+		if inside := api.Keyword("please " + body + " thanks"); inside != "reply" {
+			t.Fatalf("Keyword(%q) = %q: a keyword inside other words must be a reply", "please "+body+" thanks", inside)
+		}
+	})
+}
