@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateCampaign -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzParseLeadQuery -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeUpdateClient -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzEveryRoute -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzName -fuzztime 30s ./internal/text/
