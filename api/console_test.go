@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 
 	"github.com/nurture-sms/nurture/api"
@@ -681,5 +682,104 @@ func TestMessagesAnalyze(t *testing.T) {
 	}
 	if r := h.do("POST", "/v1/messages/analyze", superToken(t), map[string]any{"text": "hi"}); r.Status != 200 {
 		t.Fatalf("super: %d %s", r.Status, r.Body)
+	}
+}
+
+// specSchema is the JSON schema openapi.yaml gives the answer of method
+// route (a template such as /v1/clients/{id}) with status.
+func specSchema(t *testing.T, method, route string, status int) *openapi3.Schema {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPISpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := doc.Paths.Value(route)
+	if item == nil || item.GetOperation(method) == nil {
+		t.Fatalf("%s %s not in openapi.yaml", method, route)
+	}
+	ref := item.GetOperation(method).Responses.Status(status)
+	if ref == nil || ref.Value.Content.Get("application/json") == nil {
+		t.Fatalf("%s %s documents no JSON %d", method, route, status)
+	}
+	return ref.Value.Content.Get("application/json").Schema.Value
+}
+
+// undocumented lists the members of v that schema s does not name (a
+// console written from the document would not know them).
+func undocumented(s *openapi3.Schema, v any, at string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		props := map[string]*openapi3.Schema{}
+		for k, p := range s.Properties {
+			props[k] = p.Value
+		}
+		for _, sub := range s.AllOf {
+			for k, p := range sub.Value.Properties {
+				props[k] = p.Value
+			}
+		}
+		if len(props) == 0 { // a free-form object
+			return nil
+		}
+		for k, val := range x {
+			p, ok := props[k]
+			if !ok {
+				out = append(out, at+"."+k)
+				continue
+			}
+			out = append(out, undocumented(p, val, at+"."+k)...)
+		}
+	case []any:
+		if s.Items != nil {
+			for i, e := range x {
+				out = append(out, undocumented(s.Items.Value, e, fmt.Sprintf("%s[%d]", at, i))...)
+			}
+		}
+	}
+	return out
+}
+
+// The new routes answer what openapi.yaml says: valid against the schema
+// and with no member the schema does not name.
+func TestConsoleAnswersMatchSpec(t *testing.T) {
+	h := newHarness(t)
+	tn := newTenant(t, "spec")
+	super := superToken(t)
+	kiosk, _ := namedToken(t, "kiosk", auth.RoleClientViewer, &tn.ID)
+	cid := tn.ID.String()
+	cases := []struct {
+		method, route, path, token string
+		body                       any
+		status                     int
+	}{
+		{"GET", "/v1/me", "/v1/me", tn.Admin, nil, 200},
+		{"GET", "/v1/me", "/v1/me", super, nil, 200},
+		{"GET", "/v1/clients", "/v1/clients?limit=2", super, nil, 200},
+		{"GET", "/v1/clients/{id}", "/v1/clients/" + cid, tn.Viewer, nil, 200},
+		{"PATCH", "/v1/clients/{id}", "/v1/clients/" + cid, tn.Admin, map[string]any{"help_text": "Reply STOP to stop",
+			"quiet_hours": map[string]any{"start": "09:00", "end": "17:00"}}, 200},
+		{"GET", "/v1/tokens", "/v1/tokens?limit=2", tn.Admin, nil, 200},
+		{"DELETE", "/v1/tokens/{id}", "/v1/tokens/" + kiosk.ID.String(), tn.Admin, nil, 200},
+		{"GET", "/v1/activity", "/v1/activity?limit=5", tn.Admin, nil, 200},
+		{"POST", "/v1/messages/analyze", "/v1/messages/analyze", tn.Admin, map[string]any{"text": "Hi 😀"}, 200},
+		{"POST", "/v1/tokens", "/v1/tokens", super, map[string]any{"role": "client_viewer", "client_id": cid}, 201},
+		{"PATCH", "/v1/clients/{id}", "/v1/clients/" + cid, tn.Admin, map[string]any{"timezone": "Mars/Olympus"}, 400},
+		{"DELETE", "/v1/tokens/{id}", "/v1/tokens/" + uuid.NewString(), tn.Admin, nil, 404},
+	}
+	for _, c := range cases {
+		r := h.do(c.method, c.path, c.token, c.body)
+		if r.Status != c.status {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, r.Status, r.Body)
+		}
+		var v any
+		r.json(t, &v)
+		s := specSchema(t, c.method, c.route, c.status)
+		if err := s.VisitJSON(v); err != nil {
+			t.Errorf("%s %s: the answer does not match openapi.yaml: %v\n%s", c.method, c.path, err, r.Body)
+		}
+		if extra := undocumented(s, v, "$"); len(extra) > 0 {
+			t.Errorf("%s %s: members not in openapi.yaml: %v", c.method, c.path, extra)
+		}
 	}
 }
