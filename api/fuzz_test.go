@@ -147,6 +147,51 @@ func FuzzDecodeCreateClient(f *testing.F) {
 	})
 }
 
+// FuzzDecodeUpdateClient: a PATCH /v1/clients/{id} body is refused with a
+// 4xx naming a field, or it is a patch whose every given value passed the
+// create rules; a client_admin's patch never touches name, sms_from or
+// disabled.
+func FuzzDecodeUpdateClient(f *testing.F) {
+	f.Add([]byte(`{"timezone":"America/New_York","help_text":"Reply STOP"}`), false)
+	f.Add([]byte(`{"quiet_hours":{"start":"09:00","end":"17:00","days":["mon"]},"max_per_day":2}`), false)
+	f.Add([]byte(`{"disabled":true}`), false)
+	f.Add([]byte(`{"name":"Acme","sms_from":"+15550101234","disabled":false}`), true)
+	f.Add([]byte(`{"timezone":null}`), true)
+	f.Add([]byte(`{}`), true)
+	f.Add([]byte(`{"airtable_table":"\u202eLeads"}`), false)
+	f.Fuzz(func(t *testing.T, body []byte, super bool) {
+		p := auth.Principal{Role: auth.RoleClientAdmin, ClientID: uuid.New()}
+		if super {
+			p = auth.Principal{Role: auth.RoleSuperAdmin}
+		}
+		patch, err := api.DecodeUpdateClient(body, p)
+		if err != nil {
+			inputError(t, err)
+			return
+		}
+		if !super && (patch.Name != nil || patch.SMSFrom != nil || patch.Disabled != nil) {
+			t.Fatalf("client_admin patch %s changes a super_admin field", body)
+		}
+		if patch.Name != nil && (*patch.Name == "" || utf8.RuneCountInString(*patch.Name) > 200 || text.HasControl(*patch.Name)) {
+			t.Fatalf("name %q accepted", *patch.Name)
+		}
+		if patch.AirtableTable != nil && (*patch.AirtableTable == "" || text.HasControl(*patch.AirtableTable)) {
+			t.Fatalf("airtable_table %q accepted", *patch.AirtableTable)
+		}
+		if patch.Timezone != nil {
+			if _, err := time.LoadLocation(*patch.Timezone); err != nil || *patch.Timezone == "" {
+				t.Fatalf("timezone %q accepted", *patch.Timezone)
+			}
+		}
+		if patch.MaxPerDay != nil && (*patch.MaxPerDay < 1 || *patch.MaxPerDay > 50) {
+			t.Fatalf("max_per_day %d accepted", *patch.MaxPerDay)
+		}
+		if (patch.QuietStart == nil) != (patch.QuietEnd == nil) || (patch.QuietStart != nil && *patch.QuietStart >= *patch.QuietEnd) {
+			t.Fatalf("quiet hours %v-%v accepted", patch.QuietStart, patch.QuietEnd)
+		}
+	})
+}
+
 // FuzzDecodeJSON checks the edge rule of DecodeJSON against a reference: a
 // document is accepted exactly when encoding/json takes it, it is valid
 // UTF-8, and none of its strings (member names included, at any depth)
