@@ -173,6 +173,9 @@ type campaignWF struct {
 	wake workflow.Channel
 	// sending: the workflow is in its sending phase (v2).
 	sending bool
+	// writingBack is the Airtable write-back running beside the sending
+	// ("writeback-beside-send"), nil when none runs.
+	writingBack workflow.Future
 }
 
 func (w *campaignWF) setup(ctx workflow.Context) error {
@@ -415,6 +418,9 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 			}
 			var can bool
 			can, err = w.send(ctx)
+			if err == nil {
+				w.awaitWriteBack(ctx)
+			}
 			if err == nil && can {
 				if err := w.finish(ctx); err != nil {
 					return nil, err
@@ -426,9 +432,6 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
 			}
 			if err == nil {
-				if workflow.GetVersion(ctx, "writeback-after-send", workflow.DefaultVersion, 1) == 1 {
-					w.writeBack(ctx)
-				}
 				return w.result(), w.finish(ctx)
 			}
 		default: // no_eligible_leads, cancelled, orphaned, completed
@@ -701,12 +704,22 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 	// (A v2 workflow goes on sending: an active campaign can be cancelled
 	// then, by an Update that arrives after this.)
 	w.refuseAll(fmt.Sprintf(" (enrollment finished with %d leads)", fin.Enrolled))
-	// "writeback-after-send" v1: the first step is not held back by the
+	// "writeback-beside-send" v1: the first step is not held back by the
 	// Airtable write-back (at 5 requests/s, half an hour for 100,000
-	// leads, with cancel and pause refused meanwhile): it runs when the
-	// sequence ends (and the client's syncs drain it meanwhile).
-	if fin.Status == campaign.StatusActive && workflow.GetVersion(ctx, "writeback-after-send", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		w.writeBack(ctx)
+	// leads, with cancel and pause refused meanwhile): it runs in its own
+	// coroutine beside the sending, which the workflow waits for before it
+	// ends or continues as new.
+	if fin.Status == campaign.StatusActive {
+		if workflow.GetVersion(ctx, "writeback-beside-send", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			w.writeBack(ctx)
+		} else {
+			f, settle := workflow.NewFuture(ctx)
+			w.writingBack = f
+			workflow.Go(ctx, func(gctx workflow.Context) {
+				w.writeBack(gctx)
+				settle.Set(nil, nil)
+			})
+		}
 	}
 	if fin.EnrollmentStatus == campaign.EnrollmentPartialCapped {
 		return w.alert(ctx, "campaign.partial_enrollment", "warning", "Campaign enrollment capped",
@@ -726,6 +739,14 @@ func (w *campaignWF) writeBack(ctx workflow.Context) {
 	if err != nil {
 		w.p.WriteBackError = rootMessage(err)
 		_ = workflow.ExecuteLocalActivity(localCtx(ctx), sa.RecordWriteBackError, w.in.CampaignID, w.p.WriteBackError).Get(ctx, nil)
+	}
+}
+
+// awaitWriteBack waits for the write-back running beside the sending.
+func (w *campaignWF) awaitWriteBack(ctx workflow.Context) {
+	if w.writingBack != nil {
+		_ = w.writingBack.Get(ctx, nil)
+		w.writingBack = nil
 	}
 }
 

@@ -330,7 +330,7 @@ func (s *Store) RecordResults(ctx context.Context, campaignID uuid.UUID, steps [
 			WHERE s.id = r.id AND s.status IN ('sending', 'sent', 'delivered', 'undelivered')`, ids, statuses, sids, codes, errs); err != nil {
 			return fmt.Errorf("record results: %w", err)
 		}
-		return advance(ctx, tx, campaignID, steps, `s.id = ANY($2)`, ids)
+		return advance(ctx, tx, campaignID, steps, `s.id = ANY($2) AND s.status IN ('sent', 'delivered', 'undelivered', 'failed')`, ids)
 	})
 }
 
@@ -344,7 +344,8 @@ func (s *Store) AdvanceSettled(ctx context.Context, campaignID uuid.UUID, steps 
 }
 
 // advance moves on the enrollments whose current step has a settled row
-// among those cond selects ($1 campaign, $2 extra argument): a sent step
+// among those cond selects ($1 campaign, $2 extra argument; cond names the
+// settled statuses, so each caller's plan keeps its own estimate): a sent step
 // schedules the next (or completes), a failed one ends the enrollment. An
 // unknown step (the provider could not be asked) counts as sent, from the
 // moment it went to the provider: it is never sent again, and the lead
@@ -369,8 +370,7 @@ func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campa
 			              THEN COALESCE(s.sent_at, s.sending_at, clock_timestamp()) + make_interval(mins => ($3::int[])[e.step + 2]) ELSE e.due_at END,
 			writeback = 'pending'
 		FROM sms_sends s
-		WHERE `+cond+` AND e.campaign_id = $1 AND s.campaign_id = $1 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'
-		  AND s.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown')`, args...)
+		WHERE `+cond+` AND e.campaign_id = $1 AND s.campaign_id = $1 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'`, args...)
 	if err != nil {
 		return fmt.Errorf("advance enrollments: %w", err)
 	}
