@@ -9,7 +9,7 @@ HEY_VERSION := v0.1.5
 WORKFLOWCHECK_VERSION := v0.6.0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short bench chaos fuzz lint workflowcheck migrate clean tools
+.PHONY: all build run test test-short bench chaos fuzz lint workflowcheck migrate clean tools chromium
 
 all: build
 
@@ -25,6 +25,16 @@ $(HEY):
 
 tools: $(TEMPORAL) $(HEY)
 
+# Debian's Chromium, which the console's browser tests drive (chromedp);
+# installed with apt-get when /usr/bin/chromium is missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo ">> installing Debian's chromium (the console's browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -35,7 +45,7 @@ migrate: build
 	$(BIN)/starter migrate up
 
 # Every test, race detector on, real Postgres and a real Temporal dev server.
-test: $(TEMPORAL) workflowcheck
+test: $(TEMPORAL) chromium workflowcheck
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
