@@ -25,6 +25,7 @@ import (
 
 	"github.com/nurture-sms/nurture/activities"
 	"github.com/nurture-sms/nurture/api"
+	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/testenv"
@@ -38,6 +39,7 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 var (
+	testEmu      = airtableemu.New(airtableemu.Options{Penalty: 300 * time.Millisecond})
 	testDB       *testenv.Database
 	testStore    *store.Store
 	testTemporal client.Client
@@ -65,10 +67,13 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = srv.Stop() }()
 	testTemporal = srv.Client()
+	emuSrv := httptest.NewServer(testEmu.Handler())
+	defer emuSrv.Close()
+	syncer := &activities.Sync{Store: testStore, Log: zap.NewNop(), APIKey: "test", BaseURL: emuSrv.URL + "/v0", Penalty: 400 * time.Millisecond}
 	w := worker.New(testTemporal, taskQueue, worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},
 		&activities.Alerts{Store: testStore, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}},
-		&activities.Draft{Store: testStore}, &activities.Sync{Store: testStore, Log: zap.NewNop()})
+		&activities.Draft{Store: testStore}, syncer)
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: start worker:", err)
 		return 1
@@ -353,3 +358,5 @@ func httpDo(t *testing.T, method, url, body string, hdr ...string) (int, http.He
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	return resp.StatusCode, resp.Header, m
 }
+
+func superTokenSpec() store.NewToken { return store.NewToken{Name: "super", Role: auth.RoleSuperAdmin} }
