@@ -143,6 +143,17 @@ func TestCreateCampaignDoubleClickCreatesOne(t *testing.T) {
 	name := "Spring check-in " + uuid.NewString()[:6]
 	b.do(chromedp.SendKeys(chromedp.CSS("#c-name"), name),
 		chromedp.SendKeys(chromedp.CSS("#step-0-body"), "Hi {{first_name}}, spring is here. Reply STOP to opt out."))
+	// A second step drafted "with AI": no model is configured here, so the
+	// console says the template answered.
+	b.do(chromedp.Click(chromedp.CSS("#add-step")))
+	b.waitFor("second step", `document.querySelector('#step-1-draft')`)
+	b.do(chromedp.Click(chromedp.CSS("#step-1-draft")))
+	b.waitFor("refused draft names its field", `document.querySelector('#step-1-goal-err').innerText.includes('goal')`)
+	b.do(chromedp.SendKeys(chromedp.CSS("#step-1-goal"), "book a spring check-up"),
+		chromedp.SendKeys(chromedp.CSS("#c-booking"), "https://calendly.com/acme/spring"),
+		chromedp.SendKeys(chromedp.CSS("#ai-audience"), "VIP patients"),
+		chromedp.Click(chromedp.CSS("#step-1-draft")))
+	b.waitFor("draft", `document.querySelector('#step-1-ai').innerText.includes('template') && document.querySelector('#step-1-body').value.length > 0`, 60*time.Second)
 	b.do(chromedp.DoubleClick(chromedp.CSS("#create-campaign")))
 	b.eval(`(() => { const f = document.querySelector('#campaign-form'); if (f) for (let i = 0; i < 5; i++) f.requestSubmit(); return ''; })()`)
 	b.waitFor("campaign page", `location.hash.startsWith('#/campaigns/') && location.hash !== '#/campaigns/new'`)

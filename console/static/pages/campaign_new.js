@@ -86,6 +86,8 @@ export async function form(main) {
   const booking = h('input', { type: 'url', id: 'c-booking', placeholder: 'https://calendly.com/…' });
   const stopOnReply = h('input', { type: 'checkbox', id: 'c-stop', checked: true });
   const steps = h('div', { id: 'steps' });
+  const aiAudience = h('input', { type: 'text', id: 'ai-audience', placeholder: 'e.g. dental patients who attended the webinar' });
+  const aiTone = h('input', { type: 'text', id: 'ai-tone', placeholder: 'e.g. friendly' });
   const formErr = h('p', { class: 'error', id: 'form-error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'primary', id: 'create-campaign', 'data-write': '1' }, 'Create campaign');
 
@@ -100,7 +102,9 @@ export async function form(main) {
       h('div', { class: 'row' }, field('ICP score at least', icpMin, 'icp_min'), field('ICP score at most', icpMax, 'icp_max'),
         field('Created on or after', after, 'created_after'), field('Created before', before, 'created_before')),
       levelBox, h('p', { class: 'field-error', id: 'c-levels-err' }), count, h('p', { class: 'field-error', id: 'audience-err' })),
-    h('div', { class: 'card' }, h('h2', {}, 'Messages'), steps,
+    h('div', { class: 'card' }, h('h2', {}, 'Messages'),
+      h('div', { class: 'row' }, field('Who the audience is (for AI drafts)', aiAudience, 'target_audience'), field('Tone (for AI drafts; empty: the default)', aiTone, 'tone')),
+      steps,
       h('button', { type: 'button', id: 'add-step', onclick: () => { addStep(); markDirty(); } }, 'Add step')),
     h('div', { class: 'card' }, h('h2', {}, 'Schedule and limits'),
       field(`Start at (${zone}${tz ? ', the client\'s time zone' : ', your browser\'s: the client\'s zone is unknown'})`, startAt, 'start_at'), startUTC,
@@ -179,6 +183,7 @@ export async function form(main) {
     const delayIn = h('input', { type: 'number', id: `step-${i}-delay`, min: 0, value: String(i === 0 ? 0 : delay || 1440) });
     const info = h('p', { class: 'analysis', id: `step-${i}-analysis`, role: 'status' }, 'Type a message to see its encoding, segments and cost.');
     const goal = h('input', { type: 'text', id: `step-${i}-goal`, placeholder: 'e.g. book a consultation' });
+    goal.dataset.field = 'goal';
     const aiOut = h('p', { class: 'analysis', id: `step-${i}-ai`, role: 'status' });
     const aiBtn = h('button', { type: 'button', id: `step-${i}-draft`, 'data-write': '1' }, 'Draft with AI');
     const del = h('button', { type: 'button', 'aria-label': `Remove step ${i + 1}` }, 'Remove step');
@@ -186,7 +191,7 @@ export async function form(main) {
       h('h3', {}, `Step ${i + 1}`),
       field(`Step ${i + 1} message`, ta, `messages[${i}].body`), info,
       field(i === 0 ? 'Delay after the start (minutes)' : 'Delay after the previous step (minutes)', delayIn, `messages[${i}].delay_minutes`),
-      h('div', { class: 'row' }, field('Goal for the AI draft', goal), h('div', {}, aiBtn, ' ', del)), aiOut);
+      h('div', { class: 'row' }, field(`Goal of step ${i + 1} (for the AI draft)`, goal, 'goal'), h('div', {}, aiBtn, ' ', del)), aiOut);
     steps.append(card);
     const analyze = debounce(async () => {
       if (analyzeMissing) return;
@@ -214,8 +219,8 @@ export async function form(main) {
       aiBtn.disabled = true;
       aiOut.textContent = 'Drafting…';
       clearFieldErrors(card);
-      const req = { campaign_name: name.value.trim() || 'Campaign', goal: goal.value.trim() || undefined,
-        booking_link: booking.value.trim() || undefined, target_audience: tags.tags.join(', ') || undefined };
+      const req = { campaign_name: name.value.trim(), goal: goal.value.trim(), booking_link: booking.value.trim(),
+        target_audience: aiAudience.value.trim() || (tags.tags.length ? `leads tagged ${tags.tags.join(', ')}` : ''), tone: aiTone.value.trim() || undefined };
       if (isSuper() && state.clientId) req.client_id = state.clientId;
       try {
         const r = await api('POST', '/v1/messages/generate', req, { timeout: 45000 });
@@ -227,8 +232,12 @@ export async function form(main) {
         aiBtn.textContent = 'Draft again';
       } catch (e) {
         const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
-        aiOut.textContent = timedOut ? 'The draft timed out. Retry?' : 'Draft failed: ' + errorText(e);
-        if (e.details && e.details.field === 'campaign_name') showFieldError(formEl, 'name', e.message);
+        const f = e.details && e.details.field;
+        const msg = f && !String(e.message).startsWith(f) ? `${f} ${e.message}` : e.message;
+        aiOut.textContent = timedOut ? 'The draft timed out. Retry?' : `Draft refused: ${msg}`;
+        // The refused input, next to its field: the step's goal, or the form's.
+        if (f === 'campaign_name') showFieldError(formEl, 'name', msg);
+        else if (f && !showFieldError(card, f, msg)) showFieldError(formEl, f, msg);
         aiBtn.textContent = 'Retry draft';
       } finally {
         drafting = false;
