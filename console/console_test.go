@@ -119,6 +119,7 @@ func TestLeadsTableFilters(t *testing.T) {
 	b.waitFor("vip only", `document.querySelectorAll('#leads-body tr').length === 20 &&
 		[...document.querySelectorAll('#leads-body tr td:nth-child(4)')].every(td => td.innerText.includes('vip'))`)
 
+	b.shot("leads")
 	// A lead's page.
 	b.do(chromedp.Click(chromedp.CSS("#leads-body tr a")))
 	b.waitFor("lead page", `document.querySelector('#lead-messages') && document.querySelector('#lead-messages').innerText.includes('No messages')`)
@@ -154,19 +155,22 @@ func TestCreateCampaignDoubleClickCreatesOne(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#ai-audience"), "VIP patients"),
 		chromedp.Click(chromedp.CSS("#step-1-draft")))
 	b.waitFor("draft", `document.querySelector('#step-1-ai').innerText.includes('template') && document.querySelector('#step-1-body').value.length > 0`, 60*time.Second)
+	b.shot("new-campaign")
 	b.do(chromedp.DoubleClick(chromedp.CSS("#create-campaign")))
 	b.eval(`(() => { const f = document.querySelector('#campaign-form'); if (f) for (let i = 0; i < 5; i++) f.requestSubmit(); return ''; })()`)
 	b.waitFor("campaign page", `location.hash.startsWith('#/campaigns/') && location.hash !== '#/campaigns/new'`)
 
 	var n int
-	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n); err != nil {
+	var got string
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT count(*), max(name) FROM campaigns WHERE client_id = $1`, tn.ID).Scan(&n, &got); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Fatalf("%d campaigns created, want 1", n)
+	if n != 1 || got != name {
+		t.Fatalf("%d campaigns created (name %q), want 1 named %q", n, got, name)
 	}
 	b.waitFor("active with the previewed count", fmt.Sprintf(`document.querySelector('#enrolled') && document.querySelector('#enrolled').innerText.startsWith('Enrolled %s of %s')
 		&& document.querySelector('#campaign-head').innerText.includes('active')`, matching, matching), 60*time.Second)
+	b.shot("campaign")
 	href := b.eval(`(document.querySelector('#temporal-link') || {}).href || ''`)
 	if !strings.HasPrefix(href, "http://localhost:8233/namespaces/default/workflows/campaign") {
 		t.Fatalf("temporal link %q", href)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -360,3 +361,23 @@ func httpDo(t *testing.T, method, url, body string, hdr ...string) (int, http.He
 }
 
 func superTokenSpec() store.NewToken { return store.NewToken{Name: "super", Role: auth.RoleSuperAdmin} }
+
+// shot saves a screenshot of the page as docs/screenshots/NAME.png when
+// NURTURE_SCREENSHOTS=1 (how the README's pictures are made).
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	if os.Getenv("NURTURE_SCREENSHOTS") != "1" {
+		return
+	}
+	time.Sleep(300 * time.Millisecond) // let the last request land
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+		b.t.Fatal(err)
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(testenv.RepoRoot(), "docs", "screenshots", name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}

@@ -81,6 +81,7 @@ func TestSyncsRejectThenApproveStagedDeletions(t *testing.T) {
 			t.Fatalf("summary %q lacks %q", summary, want)
 		}
 	}
+	b.shot("sync-review")
 	b.do(chromedp.Click(chromedp.CSS("#reject")))
 	b.waitFor("reject dialog", `document.querySelector('#confirm').open && document.querySelector('#confirm-text').innerText.includes('10')`)
 	b.do(chromedp.Click(chromedp.CSS("#confirm-ok")))
@@ -104,6 +105,7 @@ func TestSyncsRejectThenApproveStagedDeletions(t *testing.T) {
 	b.eval(`(() => { document.querySelector('#confirm-input').value = ''; return ''; })()`)
 	b.do(chromedp.SendKeys(chromedp.CSS("#confirm-input"), "10"))
 	b.waitFor("approve enabled", `!document.querySelector('#confirm-ok').disabled`)
+	b.shot("sync-approve")
 	b.do(chromedp.Click(chromedp.CSS("#confirm-ok")))
 	b.waitFor("approved", `document.querySelector('#decision-msg').innerText.includes('approved')`)
 	b.waitFor("completed", `document.querySelector('#main h1').innerText.includes('completed')`, 60*time.Second)

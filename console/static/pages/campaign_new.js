@@ -271,6 +271,12 @@ export async function form(main) {
   let submitting = false;
   formEl.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    // Enter in the tag entry adds the tag; it does not submit (the
+    // datalist's popup can swallow the keydown before our handler sees it).
+    if (document.activeElement === tags.input) {
+      if (tags.input.value.trim()) tags.add(tags.input.value);
+      return;
+    }
     // Locked before anything else: any number of clicks makes one request.
     if (submitting) return;
     submitting = true;
