@@ -72,7 +72,7 @@ func TestUnsavedChangesWarning(t *testing.T) {
 
 // Campaign actions ask for confirmation; dismissing does nothing;
 // reschedule takes the new start as wall time in the zone shown and
-// stores its UTC instant; cancel cancels.
+// stores its UTC instant; a refused action shows the 409's reason.
 func TestCampaignActionsWithConfirmation(t *testing.T) {
 	base := newAPI(t)
 	tn := newTenant(t, "actions")
@@ -121,10 +121,16 @@ func TestCampaignActionsWithConfirmation(t *testing.T) {
 		t.Fatalf("start_at %s, want %s", startAt, want)
 	}
 
+	// Another admin cancels while this one confirms: the refusal shows the
+	// workflow's reason (409), and the page catches up.
 	b.do(chromedp.Click(chromedp.CSS(`[data-action="cancel"]`)))
 	b.waitFor("cancel dialog", `document.querySelector('#confirm').open`)
+	if status, _, body := httpDo(t, "POST", base+"/v1/campaigns/"+id+"/cancel", "", "Authorization", "Bearer "+tn.Admin); status != 200 {
+		t.Fatalf("cancel by the other admin: %d %v", status, body)
+	}
 	b.do(chromedp.Click(chromedp.CSS("#confirm-ok")))
-	b.waitFor("cancelled", `document.querySelector('#action-result').innerText.includes('done') && document.querySelector('#campaign-head').innerText.includes('cancelled')`, 30*time.Second)
+	b.waitFor("refusal with its reason", `document.querySelector('#action-result').innerText.startsWith('Refused: campaign is cancelled')`, 30*time.Second)
+	b.waitFor("page shows cancelled", `document.querySelector('#campaign-head').innerText.includes('cancelled')`)
 	if s := campaignStatus(t, id); s != "cancelled" {
 		t.Fatalf("status %s after cancel", s)
 	}
