@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,12 @@ func TestSignInCookieAndCSP(t *testing.T) {
 	for _, hash := range []string{"#/leads", "#/campaigns/new", "#/campaigns", "#/syncs", "#/audit", "#/settings"} {
 		b.goTo(hash)
 		b.waitFor("signed-in shell on "+hash, `document.querySelector('#signout')`)
+		time.Sleep(200 * time.Millisecond)
+		// Accessible: every control has a label.
+		if unlabeled := b.eval(`[...document.querySelectorAll('input, select, textarea')].filter(e => e.type !== 'hidden' &&
+			!(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.outerHTML).join(', ')`); unlabeled != "" {
+			t.Fatalf("unlabeled controls on %s: %s", hash, unlabeled)
+		}
 	}
 	b.goTo("#/leads")
 	b.waitFor("leads rows", `document.querySelectorAll('#leads-body tr').length === 5`)
@@ -421,4 +428,26 @@ func insertCampaign(t *testing.T, client uuid.UUID, name string) string {
 		t.Fatal(err)
 	}
 	return id.String()
+}
+
+// The deployment's bootstrap token signs in too (a super_admin session with
+// no token row), and its sessions end when the deployment drops the token.
+func TestBootstrapTokenSession(t *testing.T) {
+	boot := "boot-" + strings.Repeat("b", 40)
+	srv := httptest.NewServer(api.Router(api.Deps{Store: testStore, Temporal: testTemporal, TaskQueue: taskQueue, BootstrapToken: boot}))
+	defer srv.Close()
+	status, hdr, body := httpDo(t, "POST", srv.URL+"/v1/session", fmt.Sprintf(`{"token":%q}`, boot))
+	if status != 201 || body["role"] != "super_admin" || body["token_id"] != nil || body["client_id"] != nil {
+		t.Fatalf("bootstrap sign-in: %d %v", status, body)
+	}
+	cookie := strings.SplitN(hdr.Get("Set-Cookie"), ";", 2)[0]
+	if status, _, _ = httpDo(t, "GET", srv.URL+"/v1/leads", "", "Cookie", cookie); status != 200 {
+		t.Fatalf("bootstrap session: %d", status)
+	}
+	// The same database, an API without the bootstrap token: refused.
+	other := httptest.NewServer(api.Router(api.Deps{Store: testStore, Temporal: testTemporal, TaskQueue: taskQueue}))
+	defer other.Close()
+	if status, _, _ = httpDo(t, "GET", other.URL+"/v1/leads", "", "Cookie", cookie); status != 401 {
+		t.Fatalf("bootstrap session without the bootstrap token: %d", status)
+	}
 }
