@@ -7,9 +7,11 @@ TEMPORAL_CLI_VERSION := v1.5.1
 HEY := $(BIN)/hey
 HEY_VERSION := v0.1.5
 WORKFLOWCHECK_VERSION := v0.6.0
+# The OpenAPI linter (@redocly/cli, pinned in package.json / package-lock.json).
+REDOCLY := node_modules/.bin/redocly
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short bench chaos fuzz lint workflowcheck migrate clean tools chromium
+.PHONY: all build run test test-short bench chaos fuzz lint lint-openapi workflowcheck migrate clean tools chromium
 
 all: build
 
@@ -23,6 +25,11 @@ $(HEY):
 	@echo ">> installing hey $(HEY_VERSION) into ./bin"
 	GOBIN=$(BIN) $(GO) install github.com/rakyll/hey@$(HEY_VERSION)
 
+# npm ci installs exactly the locked versions into ./node_modules.
+$(REDOCLY): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 tools: $(TEMPORAL) $(HEY)
 
 # Debian's Chromium, which the console's browser tests drive (chromedp);
@@ -35,6 +42,13 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+# api/openapi.yaml under Redocly's recommended-strict rules (redocly.yaml):
+# any warning fails.
+lint-openapi: $(REDOCLY)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --format=stylish api/openapi.yaml
+
+lint: lint-openapi
+
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -45,7 +59,7 @@ migrate: build
 	$(BIN)/starter migrate up
 
 # Every test, race detector on, real Postgres and a real Temporal dev server.
-test: $(TEMPORAL) chromium workflowcheck
+test: $(TEMPORAL) chromium workflowcheck lint-openapi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -53,12 +67,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateCampaign -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzParseLeadQuery -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCreateClient -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeUpdateClient -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzEveryRoute -fuzztime 30s ./api/
+	$(GO) test -run '^$$' -fuzz FuzzKeyword -fuzztime 30s ./api/
 	$(GO) test -run '^$$' -fuzz FuzzName -fuzztime 30s ./internal/text/
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzTemplateAlwaysValid -fuzztime 30s ./internal/llm/
 	$(GO) test -run '^$$' -fuzz FuzzAnalyze -fuzztime 30s ./internal/sms/
+	$(GO) test -run '^$$' -fuzz FuzzWindowNext -fuzztime 30s ./internal/quiet/
+	$(GO) test -run '^$$' -fuzz FuzzRenderNeverLeavesPlaceholders -fuzztime 30s ./internal/campaign/
 
 workflowcheck:
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
@@ -74,4 +92,4 @@ chaos: tools
 	$(GO) run ./cmd/chaos
 
 clean:
-	rm -rf $(BIN) .data
+	rm -rf $(BIN) .data node_modules

@@ -198,6 +198,7 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 		}
 		var later []store.Deferral
 		var sends []store.NewSend
+		closes := make(map[uuid.UUID]time.Time, len(due)) // by lead: when its window closes
 		for _, d := range due {
 			loc := clientLoc
 			if d.Timezone != "" && d.Timezone != "UTC" {
@@ -218,6 +219,7 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 			if d.Step >= len(plan.Steps) {
 				continue // cannot happen: the last step completes the enrollment
 			}
+			closes[d.LeadID] = window.Close(now, loc)
 			sends = append(sends, store.NewSend{ID: uuid.New(), LeadID: d.LeadID, Step: d.Step, To: d.Phone, From: from, DueAt: d.DueAt,
 				Body: campaign.Render(plan.Steps[d.Step].Body, campaign.Values{FirstName: d.FirstName, LastName: d.LastName,
 					BookingLink: plan.BookingLink, ClientName: plan.ClientName})})
@@ -231,8 +233,10 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 			return res, err
 		}
 		byID := make(map[uuid.UUID]store.NewSend, len(sends))
+		closeAt := make(map[uuid.UUID]time.Time, len(sends)) // by send, on this host's clock
 		for _, s := range sends {
 			byID[s.ID] = s
+			closeAt[s.ID] = time.Now().Add(closes[s.LeadID].Sub(now))
 		}
 		if len(claimed) < len(sends) {
 			// Some were refused by the claim's checks: the campaign stopped
@@ -273,7 +277,7 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 				_, _, _ = a.Store.SettleUnsent(context.WithoutCancel(ctx), claimed[i:])
 				return res, err
 			}
-			out, stop, err := a.sendBatch(ctx, plan, byID, batch)
+			out, stop, err := a.sendBatch(ctx, plan, byID, closeAt, batch, beat)
 			res.add(out)
 			beat()
 			if err != nil {
@@ -298,8 +302,33 @@ func (a *Sender) SendDue(ctx context.Context, in SendInput) (SendResult, error) 
 // sendBatch sends one micro-batch: moves its rows to sending, reserves
 // their slots, calls the provider concurrently and records the answers.
 // stop says the campaign is no longer active.
-func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uuid.UUID]store.NewSend, ids []uuid.UUID) (SendResult, bool, error) {
+func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uuid.UUID]store.NewSend, closeAt map[uuid.UUID]time.Time,
+	ids []uuid.UUID, beat func()) (SendResult, bool, error) {
 	var res SendResult
+	// A row whose window closed since the claim is released: the next
+	// round defers it to the window's next opening.
+	var late []uuid.UUID
+	open := ids[:0:0]
+	for _, id := range ids {
+		if !time.Now().Before(closeAt[id]) {
+			late = append(late, id)
+		} else {
+			open = append(open, id)
+		}
+	}
+	if len(late) > 0 {
+		rel, skip, err := a.Store.SettleUnsent(ctx, late)
+		if err != nil {
+			return res, false, err
+		}
+		res.Released += rel
+		res.Skipped += skip
+	}
+	ids = open
+	if len(ids) == 0 {
+		return res, false, nil
+	}
+	marked := time.Now()
 	ok, err := a.Store.MarkSending(ctx, plan.CampaignID, ids)
 	if err != nil {
 		return res, false, err
@@ -333,13 +362,23 @@ func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uu
 	for i, id := range ok {
 		msgs[i] = byID[id]
 	}
-	results, err := a.call(ctx, plan, msgs)
-	if err != nil {
-		return res, stop, err
+	// No call starts later than a quarter of StaleAfter after its row went
+	// to sending, nor after its window closed: a row is reconciled only
+	// when no call for it can still be in flight.
+	latest := make([]time.Time, len(msgs))
+	for i, m := range msgs {
+		latest[i] = marked.Add(a.StaleAfter / 4)
+		if c := closeAt[m.ID]; c.Before(latest[i]) {
+			latest[i] = c
+		}
 	}
+	results, callErr := a.call(ctx, plan, msgs, latest, beat)
 	var recorded []store.SendResult
+	var release []uuid.UUID
 	for _, r := range results {
 		switch r.outcome {
+		case outcomeRelease:
+			release = append(release, r.id)
 		case outcomeSent:
 			res.Sent++
 			recorded = append(recorded, store.SendResult{ID: r.id, Status: store.SendSent, SID: r.sid})
@@ -351,10 +390,16 @@ func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uu
 			// can still be in flight, never sent again blindly.
 		}
 	}
-	if err := a.Store.RecordResults(ctx, plan.CampaignID, plan.Steps, recorded); err != nil {
+	wctx := context.WithoutCancel(ctx) // what happened at the provider is recorded, whatever else
+	if err := a.Store.RecordResults(wctx, plan.CampaignID, plan.Steps, recorded); err != nil {
 		return res, stop, err
 	}
-	return res, stop, nil
+	n, err := a.Store.ReleaseOpen(wctx, release)
+	if err != nil {
+		return res, stop, err
+	}
+	res.Released += n
+	return res, stop, callErr
 }
 
 type outcome int
@@ -362,7 +407,13 @@ type outcome int
 const (
 	outcomeSent outcome = iota
 	outcomeFailed
+	// outcomeOpen: the provider may have the message; the row stays in
+	// sending and is reconciled, never sent again blindly.
 	outcomeOpen
+	// outcomeRelease: the provider certainly has no message (never
+	// called, or a 429 / account error that creates none): the row is
+	// deleted and the step claimed again, with every check.
+	outcomeRelease
 )
 
 type callResult struct {
@@ -374,90 +425,103 @@ type callResult struct {
 }
 
 // call makes the provider calls of one micro-batch, at most Concurrency
-// at a time, each at its slot of the shared schedule. A 429 pushes every
-// worker's schedule back and the message is sent again (no message was
-// created); a 5xx with Twilio's error body is retried a few times; an
-// answer that never came leaves the row open for reconciliation; 21610
-// (the recipient opted out at the provider) stops the lead.
-func (a *Sender) call(ctx context.Context, plan store.SendPlan, msgs []store.NewSend) ([]callResult, error) {
+// at a time, each at its slot of the shared schedule and never after its
+// latest start (then it is released unsent). Only a definite answer
+// settles a row: a message created is sent; 21610 (the recipient opted
+// out at the provider) stops the lead; a refusal about the recipient
+// fails the step. A 429 creates no message: the row is released, every
+// worker's schedule is pushed back, and the step goes again through a new
+// claim (which re-checks STOP, pause and cancel). A 5xx or no answer at all
+// proves nothing, so the row stays open and is reconciled with the
+// provider, never re-sent blindly. An account error (bad credentials, a
+// sending number the account cannot use) releases the row and fails the
+// round, so the campaign waits for the configuration to be fixed instead
+// of failing every lead.
+func (a *Sender) call(ctx context.Context, plan store.SendPlan, msgs []store.NewSend, latest []time.Time, beat func()) ([]callResult, error) {
 	out := make([]callResult, len(msgs))
-	pending := make([]int, len(msgs))
+	waits, err := a.slots(ctx, msgs[0].From, len(msgs))
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	var mu sync.Mutex
+	throttled := false
+	var accountErr error
+	sem := make(chan struct{}, a.Concurrency)
+	var wg sync.WaitGroup
 	for i := range msgs {
-		pending[i] = i
-	}
-	for attempt := 0; len(pending) > 0; attempt++ {
-		waits, err := a.slots(ctx, msgs[pending[0]].From, len(pending))
-		if err != nil {
-			return nil, err
-		}
-		start := time.Now()
-		var mu sync.Mutex
-		var again []int
-		throttled := false
-		sem := make(chan struct{}, a.Concurrency)
-		var wg sync.WaitGroup
-		for k, i := range pending {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if d := time.Until(start.Add(waits[k])); d > 0 {
-					time.Sleep(d)
-				}
-				m := msgs[i]
-				cb := ""
-				if a.StatusCallback != "" {
-					cb = a.StatusCallback + "?send_id=" + url.QueryEscape(m.ID.String())
-				}
-				sid, _, err := a.Messenger.Send(m.To, m.From, m.Body, cb)
-				r := callResult{id: m.ID}
-				if err == nil {
-					r.outcome, r.sid = outcomeSent, sid
-					out[i] = r
-					return
-				}
-				kind, code := twilioapi.Classify(err)
-				r.code, r.err = code, err.Error()
-				switch {
-				case kind == twilioapi.Unsubscribed:
-					if _, _, oerr := a.Store.OptOut(context.WithoutCancel(ctx), plan.ClientID, m.To, "provider:21610"); oerr != nil {
-						a.Log.Error("record provider opt-out", zap.Error(oerr))
-					}
-					r.outcome = outcomeFailed
-				case kind == twilioapi.Refused:
-					r.outcome = outcomeFailed
-				case (kind == twilioapi.Throttled || kind == twilioapi.Retry) && attempt < 5:
-					mu.Lock()
-					again = append(again, i)
-					throttled = throttled || kind == twilioapi.Throttled
-					mu.Unlock()
-					return
-				default: // no answer (or still refusing): open, reconciled later
-					r.outcome = outcomeOpen
-					a.Log.Warn("send left open for reconciliation", zap.String("send_id", m.ID.String()), zap.Int("code", code), zap.Error(err))
-				}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if d := time.Until(start.Add(waits[i])); d > 0 {
+				time.Sleep(d)
+			}
+			m := msgs[i]
+			r := callResult{id: m.ID, outcome: outcomeRelease}
+			mu.Lock()
+			stopped := throttled || accountErr != nil
+			mu.Unlock()
+			if stopped || ctx.Err() != nil || !time.Now().Before(latest[i]) {
 				out[i] = r
-			}()
-		}
-		wg.Wait()
-		if len(again) > 0 {
-			back := a.Penalty * time.Duration(1<<attempt)
-			if throttled && a.Account != "" {
-				if err := a.Store.PenalizeSMS(ctx, rateKey("account", a.Account), back); err != nil {
-					return nil, err
-				}
+				return
 			}
-			if err := sleepCtx(ctx, back); err != nil {
-				for _, i := range again {
-					out[i] = callResult{id: msgs[i].ID, outcome: outcomeOpen}
-				}
-				return out, nil
+			cb := ""
+			if a.StatusCallback != "" {
+				cb = a.StatusCallback + "?send_id=" + url.QueryEscape(m.ID.String())
 			}
-		}
-		pending = again
+			sid, _, err := a.Messenger.Send(m.To, m.From, m.Body, cb)
+			if err == nil {
+				r.outcome, r.sid = outcomeSent, sid
+				out[i] = r
+				return
+			}
+			kind, code := twilioapi.Classify(err)
+			r.code, r.err = code, err.Error()
+			switch kind {
+			case twilioapi.Unsubscribed:
+				if _, _, oerr := a.Store.OptOut(context.WithoutCancel(ctx), plan.ClientID, m.To, "provider:21610"); oerr != nil {
+					a.Log.Error("record provider opt-out", zap.Error(oerr))
+				}
+				r.outcome = outcomeFailed
+			case twilioapi.Refused:
+				r.outcome = outcomeFailed
+			case twilioapi.Throttled:
+				mu.Lock()
+				throttled = true
+				mu.Unlock()
+			case twilioapi.Account:
+				mu.Lock()
+				if accountErr == nil {
+					accountErr = fmt.Errorf("the SMS provider refused the account or sending number (code %d): %w", code, err)
+				}
+				mu.Unlock()
+			default: // a 5xx or no answer: open, reconciled later
+				r.outcome = outcomeOpen
+				a.Log.Warn("send left open for reconciliation", zap.String("send_id", m.ID.String()), zap.Int("code", code), zap.Error(err))
+			}
+			out[i] = r
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	if throttled {
+		if a.Account != "" {
+			if err := a.Store.PenalizeSMS(context.WithoutCancel(ctx), rateKey("account", a.Account), a.Penalty); err != nil {
+				return out, err
+			}
+		}
+		for end := time.Now().Add(a.Penalty); time.Now().Before(end); {
+			if sleepCtx(ctx, min(time.Until(end), 5*time.Second)) != nil {
+				break
+			}
+			beat()
+		}
+	}
+	if accountErr != nil {
+		a.Log.Error("send refused for the account", zap.Error(accountErr))
+	}
+	return out, accountErr
 }
 
 // slots reserves n send slots on the sending number's and the account's

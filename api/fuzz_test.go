@@ -147,6 +147,51 @@ func FuzzDecodeCreateClient(f *testing.F) {
 	})
 }
 
+// FuzzDecodeUpdateClient: a PATCH /v1/clients/{id} body is refused with a
+// 4xx naming a field, or it is a patch whose every given value passed the
+// create rules; a client_admin's patch never touches name, sms_from or
+// disabled.
+func FuzzDecodeUpdateClient(f *testing.F) {
+	f.Add([]byte(`{"timezone":"America/New_York","help_text":"Reply STOP"}`), false)
+	f.Add([]byte(`{"quiet_hours":{"start":"09:00","end":"17:00","days":["mon"]},"max_per_day":2}`), false)
+	f.Add([]byte(`{"disabled":true}`), false)
+	f.Add([]byte(`{"name":"Acme","sms_from":"+15550101234","disabled":false}`), true)
+	f.Add([]byte(`{"timezone":null}`), true)
+	f.Add([]byte(`{}`), true)
+	f.Add([]byte(`{"airtable_table":"\u202eLeads"}`), false)
+	f.Fuzz(func(t *testing.T, body []byte, super bool) {
+		p := auth.Principal{Role: auth.RoleClientAdmin, ClientID: uuid.New()}
+		if super {
+			p = auth.Principal{Role: auth.RoleSuperAdmin}
+		}
+		patch, err := api.DecodeUpdateClient(body, p)
+		if err != nil {
+			inputError(t, err)
+			return
+		}
+		if !super && (patch.Name != nil || patch.SMSFrom != nil || patch.Disabled != nil) {
+			t.Fatalf("client_admin patch %s changes a super_admin field", body)
+		}
+		if patch.Name != nil && (*patch.Name == "" || utf8.RuneCountInString(*patch.Name) > 200 || text.HasControl(*patch.Name)) {
+			t.Fatalf("name %q accepted", *patch.Name)
+		}
+		if patch.AirtableTable != nil && (*patch.AirtableTable == "" || text.HasControl(*patch.AirtableTable)) {
+			t.Fatalf("airtable_table %q accepted", *patch.AirtableTable)
+		}
+		if patch.Timezone != nil {
+			if _, err := time.LoadLocation(*patch.Timezone); err != nil || *patch.Timezone == "" {
+				t.Fatalf("timezone %q accepted", *patch.Timezone)
+			}
+		}
+		if patch.MaxPerDay != nil && (*patch.MaxPerDay < 1 || *patch.MaxPerDay > 50) {
+			t.Fatalf("max_per_day %d accepted", *patch.MaxPerDay)
+		}
+		if (patch.QuietStart == nil) != (patch.QuietEnd == nil) || (patch.QuietStart != nil && *patch.QuietStart >= *patch.QuietEnd) {
+			t.Fatalf("quiet hours %v-%v accepted", patch.QuietStart, patch.QuietEnd)
+		}
+	})
+}
+
 // FuzzDecodeJSON checks the edge rule of DecodeJSON against a reference: a
 // document is accepted exactly when encoding/json takes it, it is valid
 // UTF-8, and none of its strings (member names included, at any depth)
@@ -219,4 +264,35 @@ func givenFFFD(b []byte) int {
 		i++ // skip the escaped character
 	}
 	return n
+}
+
+// FuzzKeyword: every inbound body gets one of the four classes; whitespace
+// and punctuation around a body never change its class; a keyword inside
+// other words is a reply; and each listed keyword, in any case and wrapped in
+// punctuation, is its class.
+func FuzzKeyword(f *testing.F) {
+	for _, s := range []string{"STOP", " stop. ", "Stop!", "please stop", "HELP", "info?", "START", "yes", "unstop", "STOPALL", "opt out", "ＳＴＯＰ", "", "🛑", "\u00a0END\u00a0"} {
+		f.Add(s)
+	}
+	classes := map[string]bool{"opt_out": true, "help": true, "opt_in": true, "reply": true}
+	want := map[string]string{"STOP": "opt_out", "STOPALL": "opt_out", "UNSUBSCRIBE": "opt_out", "CANCEL": "opt_out", "END": "opt_out", "QUIT": "opt_out", "REVOKE": "opt_out", "OPTOUT": "opt_out", "HELP": "help", "INFO": "help", "START": "opt_in", "YES": "opt_in", "UNSTOP": "opt_in"}
+	for w, class := range want {
+		for _, body := range []string{w, strings.ToLower(w), " " + w + ". ", "\t" + strings.ToLower(w) + "!!\n"} {
+			if got := api.Keyword(body); got != class {
+				f.Fatalf("Keyword(%q) = %q, want %q", body, got, class)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got := api.Keyword(body)
+		if !classes[got] {
+			t.Fatalf("Keyword(%q) = %q, not a class", body, got)
+		}
+		if wrapped := api.Keyword(" \t" + body + ".!\n"); wrapped != got {
+			t.Fatalf("Keyword(%q) = %q but wrapped in punctuation %q", body, got, wrapped)
+		}
+		if inside := api.Keyword("please " + body + " thanks"); inside != "reply" {
+			t.Fatalf("Keyword(%q) = %q: a keyword inside other words must be a reply", "please "+body+" thanks", inside)
+		}
+	})
 }

@@ -75,3 +75,56 @@ func TestOpenAPILeadVocabulary(t *testing.T) {
 		t.Errorf("CreateCampaign engagement_levels enum %v, want %v", got, lead.EngagementLevels)
 	}
 }
+
+// Every operation has a unique operationId (generated clients name their
+// methods by it) and documents the errors it can answer, each with the
+// envelope: 400 for any input (the edge rule reads every query string),
+// 401 behind a bearer token, 403 on a write (roles), 404 for a path id.
+func TestOpenAPIOperationsHaveIDsAndErrors(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPISpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			n++
+			key := method + " " + path
+			if op.OperationID == "" {
+				t.Errorf("%s has no operationId", key)
+			} else if other, dup := seen[op.OperationID]; dup {
+				t.Errorf("%s and %s share operationId %q", key, other, op.OperationID)
+			}
+			seen[op.OperationID] = key
+			bearer := op.Security == nil || len(*op.Security) > 0
+			want := []string{"400"}
+			if bearer {
+				want = append(want, "401")
+				if method != "GET" {
+					want = append(want, "403")
+				}
+			}
+			if strings.Contains(path, "{") {
+				want = append(want, "404")
+			}
+			for _, code := range want {
+				if op.Responses.Value(code) == nil {
+					t.Errorf("%s does not document %s", key, code)
+				}
+			}
+			for code, ref := range op.Responses.Map() {
+				if code[0] != '4' && code[0] != '5' {
+					continue
+				}
+				mt := ref.Value.Content.Get("application/json")
+				if mt == nil || mt.Schema == nil || mt.Schema.Ref != "#/components/schemas/Error" {
+					t.Errorf("%s %s is not the error envelope", key, code)
+				}
+			}
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d operations", n)
+	}
+}

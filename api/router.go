@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -32,8 +33,11 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// SMS configures the provider webhooks and test sends.
 	SMS SMSConfig
-	// Console tells the browser console about the deployment.
-	Console ConsoleConfig
+	// TemporalUIURL and TemporalNamespace are what GET /v1/me tells a
+	// console to link a workflow with: {ui}/namespaces/{ns}/workflows/{id}.
+	// Empty: DefaultTemporalUIURL and "default".
+	TemporalUIURL     string
+	TemporalNamespace string
 }
 
 type handlers struct {
@@ -45,7 +49,9 @@ type handlers struct {
 	metrics        *httpMetrics
 	drafting       DraftingConfig
 	sms            SMSConfig
-	console        ConsoleConfig
+
+	temporalUIURL     string
+	temporalNamespace string
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -63,7 +69,13 @@ func Router(d Deps) *gin.Engine {
 	}
 	h.drafting = d.Drafting
 	h.sms = d.SMS
-	h.console = d.Console
+	h.temporalUIURL, h.temporalNamespace = strings.TrimRight(d.TemporalUIURL, "/"), d.TemporalNamespace
+	if h.temporalUIURL == "" {
+		h.temporalUIURL = DefaultTemporalUIURL
+	}
+	if h.temporalNamespace == "" {
+		h.temporalNamespace = "default"
+	}
 	if h.sms.TestLimitPerHour <= 0 {
 		h.sms.TestLimitPerHour = 20
 	}
@@ -112,8 +124,15 @@ func Router(d Deps) *gin.Engine {
 	v1 := r.Group("/v1", h.authenticate())
 	v1.GET("/session", h.getSession)
 	v1.DELETE("/session", h.deleteSession)
+	v1.GET("/me", h.me)
+	v1.GET("/clients", h.listClients)
 	v1.POST("/clients", requireSuper(), h.createClient)
+	v1.GET("/clients/:id", h.getClient)
+	v1.PATCH("/clients/:id", requireWrite(), h.updateClient)
+	v1.GET("/tokens", requireWrite(), h.listTokens)
 	v1.POST("/tokens", requireSuper(), h.createToken)
+	v1.DELETE("/tokens/:id", requireWrite(), h.revokeToken)
+	v1.GET("/activity", h.listActivity)
 	v1.GET("/leads", h.listLeads)
 	v1.GET("/leads/:id", h.getLead)
 	v1.PATCH("/leads/:id", requireWrite(), h.updateLead)
@@ -130,6 +149,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/test-send", requireWrite(), h.testSend)
 	v1.GET("/campaigns/:id/stats", h.campaignStats)
 	v1.POST("/messages/generate", requireWrite(), h.generateMessage)
+	v1.POST("/messages/analyze", requireWrite(), h.analyzeMessage)
 	v1.GET("/syncs", h.listSyncs)
 	v1.POST("/syncs", requireWrite(), h.startSync)
 	v1.GET("/syncs/:id", h.getSync)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/nurture-sms/nurture/internal/smsemu"
+	"github.com/nurture-sms/nurture/internal/store"
 )
 
 // phoneBlock is a range of numbers no other test uses (the emulator is
@@ -369,18 +372,21 @@ func TestSMSWebhooksRefuseForgedSignatures(t *testing.T) {
 
 // Delivery callbacks move a send forward only, whatever their order and
 // however often they come; 21610 from the provider stops the lead and is
-// not retried; 21211 fails the step; an answer lost after the provider
-// accepted is reconciled from the provider, never sent again.
+// not retried; 21211 fails the step; a 429 is sent again; an answer lost
+// after the provider accepted, or a 5xx after it accepted, is reconciled
+// from the provider, never sent again.
 func TestProviderAnswersAndCallbacks(t *testing.T) {
 	h := newHarness(t)
 	tn := newTenant(t, "provider")
 	ctx := context.Background()
 	loc, _ := zoneAt(t, time.Now(), 9*60, 19*60)
-	phones := seedZoneLeads(t, tn.ID, 4, loc.String(), "provider", phoneBlock())
+	phones := seedZoneLeads(t, tn.ID, 6, loc.String(), "provider", phoneBlock())
 	before := testSMS.Stats()
 	testSMS.RejectTo(phones[0], 21610)
 	testSMS.RejectTo(phones[1], 21211)
-	testSMS.TimeoutAfterAccept(1, 10*time.Second) // the first send's answer is lost
+	testSMS.RateLimitNextSends(1)                 // a 429 creates no message: sent again
+	testSMS.TimeoutAfterAccept(1, 10*time.Second) // an accepted send's answer is lost
+	testSMS.FailAfterAccept(1)                    // an accepted send answered 502: asked, not re-sent
 	defer testSMS.ClearFaults()
 	testSMS.DuplicateCallbacks(1)
 	testSMS.ReorderCallbacks(1)
@@ -428,8 +434,12 @@ func TestProviderAnswersAndCallbacks(t *testing.T) {
 	if n := len(outbound(phones[0])) + len(outbound(phones[1])); n != 0 {
 		t.Fatalf("refused numbers have %d messages", n)
 	}
-	if after := testSMS.Stats(); after.Unanswered-before.Unanswered != 1 {
-		t.Fatalf("%d answers withheld, want 1 (the fault did not fire)", after.Unanswered-before.Unanswered)
+	after := testSMS.Stats()
+	if after.Unanswered-before.Unanswered != 2 {
+		t.Fatalf("%d answers withheld or failed after accept, want 2 (a fault did not fire)", after.Unanswered-before.Unanswered)
+	}
+	if after.RateLimited-before.RateLimited != 1 {
+		t.Fatalf("%d sends rate-limited, want 1 (the fault did not fire)", after.RateLimited-before.RateLimited)
 	}
 }
 
@@ -541,4 +551,90 @@ func TestPauseAndResumeLoseNothing(t *testing.T) {
 		t.Fatalf("%d pause/resume audit rows, %v", audits, err)
 	}
 	t.Logf("paused at %d of %d", atPause, n)
+}
+
+// A claimed row that will not be sent now is released while its
+// enrollment still waits for that step (a round cut short, a window that
+// closed), so the step is claimed again; only a lead that left the
+// sequence gets it skipped. A skipped row under an active enrollment would
+// leave the lead active forever with nothing to send.
+func TestUnsentRowsNeverStrandAnEnrollment(t *testing.T) {
+	h := newHarness(t)
+	tn := newTenant(t, "strand")
+	ctx := context.Background()
+	loc, _ := zoneAt(t, time.Now(), 9*60, 19*60)
+	seedZoneLeads(t, tn.ID, 2, loc.String(), "strand", phoneBlock())
+	camp, r := h.createCampaign(tn.Admin, map[string]any{"name": "strand test", "target_tags": []string{"strand"},
+		"messages": []map[string]any{{"body": "Tomorrow", "delay_minutes": 1440}}})
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	h.waitCampaign(tn.Admin, camp.ID, "active")
+	rows, err := testDB.Pool.Query(ctx, `SELECT e.lead_id, l.phone FROM campaign_enrollments e JOIN leads l ON l.id = e.lead_id
+		WHERE e.campaign_id = $1 AND e.status = 'active' ORDER BY l.phone`, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type enr struct {
+		lead  uuid.UUID
+		phone string
+	}
+	var es []enr
+	for rows.Next() {
+		var e enr
+		if err := rows.Scan(&e.lead, &e.phone); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 {
+		t.Fatalf("%d active enrollments, want 2", len(es))
+	}
+	claim := func(e enr) uuid.UUID {
+		t.Helper()
+		ids, err := testStore.ClaimSends(ctx, camp.ID, []store.NewSend{{ID: uuid.New(), LeadID: e.lead, Step: 0, To: e.phone, From: testFrom, Body: "x", DueAt: time.Now()}})
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("claim: %v %v", ids, err)
+		}
+		return ids[0]
+	}
+	status := func(id uuid.UUID) string {
+		t.Helper()
+		var st string
+		err := testDB.Pool.QueryRow(ctx, `SELECT status FROM sms_sends WHERE id = $1`, id).Scan(&st)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "released"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// Still waiting for the step: released, and claimable again.
+	a := claim(es[0])
+	if rel, skip, err := testStore.SettleUnsent(ctx, []uuid.UUID{a}); err != nil || rel != 1 || skip != 0 {
+		t.Fatalf("settle a waiting step: released %d skipped %d err %v", rel, skip, err)
+	}
+	if st := status(a); st != "released" {
+		t.Fatalf("a waiting step's row is %s, want released", st)
+	}
+	again := claim(es[0])
+	// Left the sequence (a reply ended it): skipped.
+	b := claim(es[1])
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE campaign_enrollments SET status = 'replied', ended_at = now() WHERE campaign_id = $1 AND lead_id = $2`, camp.ID, es[1].lead); err != nil {
+		t.Fatal(err)
+	}
+	if rel, skip, err := testStore.SettleUnsent(ctx, []uuid.UUID{again, b}); err != nil || rel != 1 || skip != 1 {
+		t.Fatalf("settle: released %d skipped %d err %v, want 1 and 1", rel, skip, err)
+	}
+	if st := status(b); st != "skipped" {
+		t.Fatalf("the replied lead's row is %s, want skipped", st)
+	}
+	// A v2 campaign still sending (nothing due for a day) answers cancel.
+	if r := h.do("POST", "/v1/campaigns/"+camp.ID.String()+"/cancel", tn.Admin, map[string]any{}); r.Status != 200 {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
 }

@@ -29,14 +29,6 @@ const (
 	ctxCSRF    = "csrf"
 )
 
-// ConsoleConfig is what the console is told about the deployment.
-type ConsoleConfig struct {
-	// TemporalUIURL is the Temporal Web UI's base URL ("": no links).
-	TemporalUIURL string
-	// TemporalNamespace is the namespace the workflows run in.
-	TemporalNamespace string
-}
-
 func randomSecret() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -113,7 +105,7 @@ type sessionView struct {
 
 func (h *handlers) view(p auth.Principal, csrf string, expires *time.Time) sessionView {
 	v := sessionView{CSRFToken: csrf, Role: p.Role, ExpiresAt: expires,
-		TemporalUIURL: h.console.TemporalUIURL, TemporalNamespace: h.console.TemporalNamespace}
+		TemporalUIURL: h.temporalUIURL, TemporalNamespace: h.temporalNamespace}
 	if p.TokenID.String() != "00000000-0000-0000-0000-000000000000" {
 		s := p.TokenID.String()
 		v.TokenID = &s

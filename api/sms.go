@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -327,9 +328,14 @@ func (h *handlers) smsInbound(c *gin.Context) {
 		return
 	}
 	kind := Keyword(body)
+	// The action is taken whether or not the message was stored before: a
+	// provider retry after an answer that failed half-way must not find the
+	// message recorded and its opt-out never applied (each action is
+	// idempotent). A client that hangs up does not cut it short either.
+	ctx = context.WithoutCancel(ctx)
 	var reply []string
 	for i, cl := range clients {
-		isNew, err := h.store.RecordInbound(ctx, store.Inbound{ClientID: cl.ID, LeadID: cl.LeadID, ProviderSID: sid, From: from, To: to, Body: body, Kind: kind})
+		_, err := h.store.RecordInbound(ctx, store.Inbound{ClientID: cl.ID, LeadID: cl.LeadID, ProviderSID: sid, From: from, To: to, Body: body, Kind: kind})
 		if err != nil {
 			h.fail(c, err)
 			return
@@ -340,21 +346,17 @@ func (h *handlers) smsInbound(c *gin.Context) {
 		}
 		switch kind {
 		case "opt_out":
-			if isNew {
-				if _, _, err := h.store.OptOut(ctx, cl.ID, from, "sms:STOP"); err != nil {
-					h.fail(c, err)
-					return
-				}
+			if _, _, err := h.store.OptOut(ctx, cl.ID, from, "sms:STOP"); err != nil {
+				h.fail(c, err)
+				return
 			}
 			if i == 0 {
 				reply = append(reply, fmt.Sprintf("%s: you are unsubscribed and will receive no more messages. Reply START to resubscribe.", program))
 			}
 		case "opt_in":
-			if isNew {
-				if _, err := h.store.OptIn(ctx, cl.ID, from); err != nil {
-					h.fail(c, err)
-					return
-				}
+			if _, err := h.store.OptIn(ctx, cl.ID, from); err != nil {
+				h.fail(c, err)
+				return
 			}
 			if i == 0 {
 				reply = append(reply, fmt.Sprintf("%s: you are resubscribed. Reply HELP for help, STOP to cancel. Msg&data rates may apply.", program))
@@ -364,11 +366,9 @@ func (h *handlers) smsInbound(c *gin.Context) {
 				reply = append(reply, helpText(cl, program))
 			}
 		default:
-			if isNew {
-				if _, err := h.store.MarkReplied(ctx, cl.ID, from); err != nil {
-					h.fail(c, err)
-					return
-				}
+			if _, err := h.store.MarkReplied(ctx, cl.ID, from); err != nil {
+				h.fail(c, err)
+				return
 			}
 		}
 	}

@@ -87,7 +87,7 @@ func run(m *testing.M) int {
 func newAPI(t *testing.T) string {
 	t.Helper()
 	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.NewNop(), TaskQueue: taskQueue,
-		Console: api.ConsoleConfig{TemporalUIURL: "http://localhost:8233", TemporalNamespace: "default"}})
+		TemporalUIURL: "http://localhost:8233", TemporalNamespace: "default"})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv.URL

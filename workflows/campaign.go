@@ -426,6 +426,9 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
 			}
 			if err == nil {
+				if workflow.GetVersion(ctx, "writeback-after-send", workflow.DefaultVersion, 1) == 1 {
+					w.writeBack(ctx)
+				}
 				return w.result(), w.finish(ctx)
 			}
 		default: // no_eligible_leads, cancelled, orphaned, completed
@@ -698,7 +701,11 @@ func (w *campaignWF) finalize(ctx workflow.Context) error {
 	// (A v2 workflow goes on sending: an active campaign can be cancelled
 	// then, by an Update that arrives after this.)
 	w.refuseAll(fmt.Sprintf(" (enrollment finished with %d leads)", fin.Enrolled))
-	if fin.Status == campaign.StatusActive {
+	// "writeback-after-send" v1: the first step is not held back by the
+	// Airtable write-back (at 5 requests/s, half an hour for 100,000
+	// leads, with cancel and pause refused meanwhile): it runs when the
+	// sequence ends (and the client's syncs drain it meanwhile).
+	if fin.Status == campaign.StatusActive && workflow.GetVersion(ctx, "writeback-after-send", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		w.writeBack(ctx)
 	}
 	if fin.EnrollmentStatus == campaign.EnrollmentPartialCapped {
@@ -874,11 +881,19 @@ func (w *campaignWF) commitCancel(ctx workflow.Context, r *steerReq) error {
 
 // waitWhilePaused waits for resume (answered once the campaign is active
 // again) or cancel. done: the campaign was cancelled.
+//
+// "resume-held" v1: a resume that arrived while the round that paused was
+// still running (its wake-up was taken by that round) is carried out at
+// once; v0 waited for yet another Update and so never answered it.
 func (w *campaignWF) waitWhilePaused(ctx workflow.Context) (bool, error) {
+	look := workflow.GetVersion(ctx, "resume-held", workflow.DefaultVersion, 1) == 1
 	for w.p.Status == campaign.StatusPaused {
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
-		sel.Select(ctx)
+		if !look {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+			sel.Select(ctx)
+		}
+		look = false
 		if cancelled, err := w.takeCancel(ctx); cancelled || err != nil {
 			return true, err
 		}

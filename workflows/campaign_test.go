@@ -548,6 +548,35 @@ func TestCampaignPauseAndResume(t *testing.T) {
 	require.Contains(t, *got, campaign.StatusPaused)
 }
 
+// A resume that arrives while the round that paused is still running is
+// carried out when the round ends (it was queued, its wake-up taken by the
+// round): answered, and the campaign goes on to complete.
+func TestCampaignResumeDuringThePausingRound(t *testing.T) {
+	env, _ := activeEnv(t)
+	rounds := 0
+	env.OnActivity(sd.SendDue, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+		rounds++
+		if rounds == 1 {
+			return activities.SendResult{Sent: 4, Active: 10, Stopped: true}, nil
+		}
+		return activities.SendResult{Sent: 6, Active: 0}, nil
+	}).After(30 * time.Second)
+	var pause, resume *updateOutcome
+	env.RegisterDelayedCallback(func() { pause = sendUpdate(env, workflows.UpdatePause, workflows.SteerRequest{Actor: "token:a"}) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() { resume = sendUpdate(env, workflows.UpdateResume, workflows.SteerRequest{Actor: "token:a"}) }, 20*time.Second)
+	env.ExecuteWorkflow(workflows.Campaign, input(nil))
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.CampaignResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, campaign.StatusCompleted, res.Status)
+	require.NoError(t, pause.err)
+	require.NoError(t, resume.err)
+	require.Nil(t, resume.rejected)
+	require.True(t, resume.completed, "the resume was answered")
+	require.Equal(t, campaign.StatusActive, resume.result.Status)
+	require.Equal(t, 2, rounds)
+}
+
 // Cancel while waiting for the next due step ends the campaign at once.
 func TestCampaignCancelWhileSending(t *testing.T) {
 	env, _ := activeEnv(t)

@@ -64,7 +64,7 @@ func TestReplayCatchesAnUnversionedChange(t *testing.T) {
 		}
 		return workflows.Campaign(ctx, in)
 	}
-	for _, name := range []string{"v0-campaign-immediate", "v1-campaign-immediate", "v2-campaign-paused"} {
+	for _, name := range []string{"v0-campaign-immediate", "v1-campaign-immediate", "v2-campaign-paused", "v3-campaign-pause-resume"} {
 		t.Run(name, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "Campaign"})

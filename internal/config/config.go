@@ -20,10 +20,9 @@ type Config struct {
 	// Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS... are read by Temporal's envconfig (see internal/temporalx).
 	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"nurture"`
-	// TemporalUIURL is where the console links a campaign's or a sync's
-	// workflow ("" for no links); TemporalNamespace names it in the link.
-	TemporalUIURL     string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	// TemporalUIURL is the Temporal Web UI a console links workflows to
+	// (GET /v1/me): {url}/namespaces/{namespace}/workflows/{workflow_id}.
+	TemporalUIURL string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
 
 	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`

@@ -88,6 +88,18 @@ func (w Window) Next(t time.Time, loc *time.Location) time.Time {
 	return t // unreachable for a valid window
 }
 
+// Close is when the window that t is inside closes for a recipient in loc
+// (a message may still go before it); t itself when t is outside the
+// window.
+func (w Window) Close(t time.Time, loc *time.Location) time.Time {
+	if !w.Next(t, loc).Equal(t) {
+		return t
+	}
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	return at(time.Date(y, m, d, 0, 0, 0, 0, loc), w.End, loc)
+}
+
 // at is the instant of the wall-clock minute on the local day. A minute
 // that does not exist (a spring-forward gap) is normalized forward by
 // time.Date, which is what a person would expect.

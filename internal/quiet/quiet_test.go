@@ -99,6 +99,19 @@ func TestWindowValidate(t *testing.T) {
 	}
 }
 
+func TestClose(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	w := quiet.Default
+	in := time.Date(2026, 6, 10, 19, 59, 30, 0, ny)
+	if got := w.Close(in, ny); !got.Equal(time.Date(2026, 6, 10, 20, 0, 0, 0, ny)) {
+		t.Fatalf("inside: closes %v", got)
+	}
+	out := time.Date(2026, 6, 10, 20, 0, 0, 0, ny)
+	if got := w.Close(out, ny); !got.Equal(out) {
+		t.Fatalf("outside: %v", got)
+	}
+}
+
 func TestCap(t *testing.T) {
 	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
 	c := quiet.DefaultCap
@@ -132,6 +145,22 @@ func FuzzWindowNext(f *testing.F) {
 		}
 		if got.Sub(at) > 8*24*time.Hour {
 			t.Fatalf("Next(%v) = %v: more than a week ahead", at, got)
+		}
+		// Close: inside the window, a later instant still inside it up to
+		// the last minute; outside, the instant itself.
+		c := w.Close(got, loc)
+		if c.Before(got) {
+			t.Fatalf("Close(%v) = %v, before it", got, c)
+		}
+		if c.After(got) {
+			if last := c.Add(-time.Minute); last.After(got) && !w.Next(last, loc).Equal(last) {
+				t.Fatalf("Close(%v) = %v but a minute before it is outside %v", got, c, w)
+			}
+			if !w.Next(c, loc).After(c) {
+				t.Fatalf("Close(%v) = %v is still inside %v", got, c, w)
+			}
+		} else if w.Next(got, loc).Equal(got) && !got.Equal(w.Close(got, loc)) {
+			t.Fatalf("Close of an instant inside the window is itself")
 		}
 	})
 }

@@ -216,6 +216,11 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 		e.withhold(r, hold)
 		return
 	}
+	if e.takeFailAfterAccept() {
+		e.stats.unanswered.Add(1)
+		writeError(w, errCode(502, 20500))
+		return
+	}
 	bp := getBuf()
 	b := e.appendMessage(*bp, m, m.view(m.created))
 	writeRaw(w, http.StatusCreated, b)

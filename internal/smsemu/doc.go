@@ -96,7 +96,9 @@
 // rateLimitProbability (429 at random), timeoutNext + timeoutHold (the next N
 // accepted sends are stored, counted and called back but never answered: the
 // connection is held until the client gives up, or for timeoutHold, and
-// closed without a response), latency (added to every API request),
+// closed without a response), failAfterAcceptNext (the next N accepted sends
+// are stored, counted and called back, then answered 502 with code 20500),
+// latency (added to every API request),
 // duplicateCallbacks and reorderCallbacks (probabilities), finalStatus +
 // errorCode (every message ends undelivered 30003/30005 or failed 30008),
 // and numbers: {"+1555…": {"reject": 21610 | 21211 | …} or {"finalStatus":

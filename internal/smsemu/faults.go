@@ -31,6 +31,11 @@ type Faults struct {
 	// connection; call the handler through a server).
 	TimeoutNext int           `json:"timeoutNext,omitempty"`
 	TimeoutHold time.Duration `json:"-"`
+	// FailAfterAcceptNext: the next FailAfterAcceptNext sends that would be
+	// accepted are accepted (stored, counted, called back) and then answered
+	// 502 with Twilio's error body (code 20500), as a proxy or an overloaded
+	// edge does: a 5xx does not prove that no message was created.
+	FailAfterAcceptNext int `json:"failAfterAcceptNext,omitempty"`
 	// Latency is added to every API request.
 	Latency time.Duration `json:"-"`
 	// DuplicateCallbacks (0..1) is the probability that a status callback
@@ -70,6 +75,7 @@ type faultsJSON struct {
 	RateLimitProbability float64                `json:"rateLimitProbability,omitempty"`
 	TimeoutNext          int                    `json:"timeoutNext,omitempty"`
 	TimeoutHold          any                    `json:"timeoutHold,omitempty"`
+	FailAfterAcceptNext  int                    `json:"failAfterAcceptNext,omitempty"`
 	Latency              any                    `json:"latency,omitempty"`
 	DuplicateCallbacks   float64                `json:"duplicateCallbacks,omitempty"`
 	ReorderCallbacks     float64                `json:"reorderCallbacks,omitempty"`
@@ -81,7 +87,7 @@ type faultsJSON struct {
 // MarshalJSON writes durations as Go duration strings ("150ms").
 func (f Faults) MarshalJSON() ([]byte, error) {
 	j := faultsJSON{FailNext: f.FailNext, FailStatus: f.FailStatus, RateLimitNext: f.RateLimitNext,
-		RateLimitProbability: f.RateLimitProbability, TimeoutNext: f.TimeoutNext,
+		RateLimitProbability: f.RateLimitProbability, TimeoutNext: f.TimeoutNext, FailAfterAcceptNext: f.FailAfterAcceptNext,
 		DuplicateCallbacks: f.DuplicateCallbacks, ReorderCallbacks: f.ReorderCallbacks,
 		FinalStatus: f.FinalStatus, ErrorCode: f.ErrorCode, Numbers: f.Numbers}
 	if f.TimeoutHold > 0 {
@@ -108,7 +114,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("latency: %w", err)
 	}
 	*f = Faults{FailNext: j.FailNext, FailStatus: j.FailStatus, RateLimitNext: j.RateLimitNext,
-		RateLimitProbability: j.RateLimitProbability, TimeoutNext: j.TimeoutNext, TimeoutHold: hold,
+		RateLimitProbability: j.RateLimitProbability, TimeoutNext: j.TimeoutNext, TimeoutHold: hold, FailAfterAcceptNext: j.FailAfterAcceptNext,
 		Latency: lat, DuplicateCallbacks: j.DuplicateCallbacks, ReorderCallbacks: j.ReorderCallbacks,
 		FinalStatus: j.FinalStatus, ErrorCode: j.ErrorCode, Numbers: j.Numbers}
 	return nil
@@ -116,7 +122,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 
 // validate checks values the API cannot act on.
 func (f Faults) validate() error {
-	if f.FailNext < 0 || f.RateLimitNext < 0 || f.TimeoutNext < 0 {
+	if f.FailNext < 0 || f.RateLimitNext < 0 || f.TimeoutNext < 0 || f.FailAfterAcceptNext < 0 {
 		return fmt.Errorf("counts must not be negative")
 	}
 	if f.FailStatus != 0 && (f.FailStatus < 500 || f.FailStatus > 599) {
@@ -354,6 +360,22 @@ func (e *Emulator) onAccept(to string) acceptFault {
 
 // takeTimeout consumes one timeout-after-accept, after the message was
 // stored.
+// FailAfterAccept makes the next n accepted sends answer 502 after the
+// message was stored.
+func (e *Emulator) FailAfterAccept(n int) {
+	e.updateFaults(func(f *Faults) { f.FailAfterAcceptNext = max(n, 0) })
+}
+
+func (e *Emulator) takeFailAfterAccept() bool {
+	e.fmu.Lock()
+	defer e.fmu.Unlock()
+	if e.faults.FailAfterAcceptNext <= 0 {
+		return false
+	}
+	e.faults.FailAfterAcceptNext--
+	return true
+}
+
 func (e *Emulator) takeTimeout() (bool, time.Duration) {
 	e.fmu.Lock()
 	defer e.fmu.Unlock()

@@ -105,13 +105,14 @@ type NewToken struct {
 	ClientID *uuid.UUID
 }
 
-// Token is a stored token (never the secret itself).
+// Token is a stored token (never the secret itself, nor its hash).
 type Token struct {
 	ID        uuid.UUID  `json:"id"`
 	Name      string     `json:"name"`
 	Role      auth.Role  `json:"role"`
 	ClientID  *uuid.UUID `json:"client_id"`
 	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 // CreateToken stores the hash of a fresh token and returns the token once.

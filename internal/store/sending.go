@@ -118,11 +118,21 @@ func (s *Store) NextDue(ctx context.Context, campaignID uuid.UUID, staleAfter ti
 			(SELECT min(COALESCE(sending_at, claimed_at)) + $2::interval FROM sms_sends WHERE campaign_id = $1 AND status IN ('claimed', 'sending'))
 		) - clock_timestamp()),
 		(SELECT count(*) FROM campaign_enrollments WHERE campaign_id = $1 AND status = 'active')`, campaignID, staleAfter).Scan(&wait, &active)
-	if err != nil || wait == nil {
+	if err != nil {
 		return 0, active, err
+	}
+	if wait == nil {
+		// Active enrollments, but no step due and no row open: nothing
+		// can change without an outside event (a staged lead's decision);
+		// look again in a while rather than at once.
+		return IdlePoll, active, nil
 	}
 	return max(0, time.Duration(*wait*float64(time.Second))), active, nil
 }
+
+// IdlePoll is how long NextDue waits when active enrollments have nothing
+// due and nothing open.
+const IdlePoll = time.Minute
 
 // Recent is how many messages a lead got in the cap's period, and when the
 // oldest of them went.
@@ -257,23 +267,28 @@ func (s *Store) RefreshStats(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// SettleUnsent deals with claimed rows that will not be sent now: while
-// the campaign is not active (paused, cancelled) they are released
-// (deleted: nobody called the provider; a resume claims them again);
-// otherwise the lead left the sequence and they are skipped for good.
+// SettleUnsent deals with claimed rows that will not be sent now. A row
+// whose enrollment left the sequence (STOP, a reply, a booking) while the
+// campaign is active is skipped for good; every other row is released
+// (deleted: nobody called the provider), so its step is claimed again,
+// with every check, by a later round or after a resume. A row is never
+// skipped while its enrollment still waits for that step: that would
+// leave the enrollment active with nothing to send.
 func (s *Store) SettleUnsent(ctx context.Context, ids []uuid.UUID) (released, skipped int, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
 	}
 	err = s.Pool.QueryRow(ctx, `
 		WITH x AS (
-			SELECT s.id, c.status = 'active' AS campaign_active FROM sms_sends s JOIN campaigns c ON c.id = s.campaign_id
+			SELECT s.id, c.status = 'active' AND NOT EXISTS (SELECT 1 FROM campaign_enrollments e
+				WHERE e.campaign_id = s.campaign_id AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active') AS left_sequence
+			FROM sms_sends s JOIN campaigns c ON c.id = s.campaign_id
 			WHERE s.id = ANY($1) AND s.status = 'claimed'
 		), del AS (
-			DELETE FROM sms_sends WHERE id IN (SELECT id FROM x WHERE NOT campaign_active) AND status = 'claimed' RETURNING 1
+			DELETE FROM sms_sends WHERE id IN (SELECT id FROM x WHERE NOT left_sequence) AND status = 'claimed' RETURNING 1
 		), skip AS (
 			UPDATE sms_sends SET status = 'skipped', status_at = clock_timestamp(), error = 'the lead left the sequence before the call'
-			WHERE id IN (SELECT id FROM x WHERE campaign_active) AND status = 'claimed' RETURNING 1
+			WHERE id IN (SELECT id FROM x WHERE left_sequence) AND status = 'claimed' RETURNING 1
 		)
 		SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM skip)`, ids).Scan(&released, &skipped)
 	return released, skipped, err
@@ -324,13 +339,16 @@ func (s *Store) RecordResults(ctx context.Context, campaignID uuid.UUID, steps [
 // callback or the reconciliation after a crash).
 func (s *Store) AdvanceSettled(ctx context.Context, campaignID uuid.UUID, steps []campaign.Step) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		return advance(ctx, tx, campaignID, steps, `s.campaign_id = $1 AND s.status IN ('sent', 'delivered', 'undelivered', 'failed')`, nil)
+		return advance(ctx, tx, campaignID, steps, `s.campaign_id = $1 AND s.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown')`, nil)
 	})
 }
 
 // advance moves on the enrollments whose current step has a settled row
 // among those cond selects ($1 campaign, $2 extra argument): a sent step
-// schedules the next (or completes), a failed one ends the enrollment.
+// schedules the next (or completes), a failed one ends the enrollment. An
+// unknown step (the provider could not be asked) counts as sent, from the
+// moment it went to the provider: it is never sent again, and the lead
+// neither waits forever nor gets it twice.
 func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campaign.Step, cond string, arg any) error {
 	delays := make([]int32, len(steps))
 	for i, st := range steps {
@@ -343,16 +361,16 @@ func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campa
 	_, err := tx.Exec(ctx, `
 		UPDATE campaign_enrollments e SET
 			step = CASE WHEN s.status = 'failed' THEN e.step ELSE e.step + 1 END,
-			last_sent_at = CASE WHEN s.status = 'failed' THEN e.last_sent_at ELSE s.sent_at END,
+			last_sent_at = CASE WHEN s.status = 'failed' THEN e.last_sent_at ELSE COALESCE(s.sent_at, s.sending_at) END,
 			status = CASE WHEN s.status = 'failed' THEN 'failed'
 			              WHEN e.step + 1 >= cardinality($3::int[]) THEN 'completed' ELSE 'active' END,
 			ended_at = CASE WHEN s.status = 'failed' OR e.step + 1 >= cardinality($3::int[]) THEN clock_timestamp() END,
 			due_at = CASE WHEN s.status <> 'failed' AND e.step + 1 < cardinality($3::int[])
-			              THEN COALESCE(s.sent_at, clock_timestamp()) + make_interval(mins => ($3::int[])[e.step + 2]) ELSE e.due_at END,
+			              THEN COALESCE(s.sent_at, s.sending_at, clock_timestamp()) + make_interval(mins => ($3::int[])[e.step + 2]) ELSE e.due_at END,
 			writeback = 'pending'
 		FROM sms_sends s
 		WHERE `+cond+` AND e.campaign_id = $1 AND s.campaign_id = $1 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'
-		  AND s.status IN ('sent', 'delivered', 'undelivered', 'failed')`, args...)
+		  AND s.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown')`, args...)
 	if err != nil {
 		return fmt.Errorf("advance enrollments: %w", err)
 	}

@@ -26,16 +26,25 @@ const (
 	// Ambiguous: the request may have reached Twilio (a timeout, a cut
 	// connection): the message may exist; reconcile before any retry.
 	Ambiguous Outcome = iota
-	// Retry: Twilio refused it for now (429, 5xx with its error body): no
-	// message was created; send again after a back-off.
+	// Retry: a 5xx (with Twilio's error body or a proxy's): the message
+	// may or may not exist, so a sender asks before sending again.
 	Retry
 	// Throttled is Retry because of a rate limit (429): every worker backs off.
 	Throttled
 	// Unsubscribed: 21610, the recipient replied STOP to this sender.
 	Unsubscribed
-	// Refused: any other 4xx (21211 invalid number, ...): no message, never retried.
+	// Refused: a 4xx about this recipient or message (21211 invalid
+	// number, ...): no message, never retried.
 	Refused
+	// Account: a 4xx about the account or the sending number (401/403/404,
+	// 20003 bad credentials, 21212/21606/21659/21660 a From the account
+	// cannot use): no message; nothing is wrong with the recipient, so the
+	// step waits for the configuration to be fixed.
+	Account
 )
+
+// accountCodes are Twilio's errors about the account or the From number.
+var accountCodes = map[int]bool{20003: true, 20404: true, 21212: true, 21603: true, 21606: true, 21659: true, 21660: true}
 
 // Error codes Nurture acts on.
 const (
@@ -56,6 +65,8 @@ func Classify(err error) (Outcome, int) {
 		return Throttled, code
 	case status >= 500:
 		return Retry, code
+	case status == 401 || status == 403 || status == 404 || accountCodes[code]:
+		return Account, code
 	case status >= 400:
 		return Refused, code
 	}
