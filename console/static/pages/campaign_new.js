@@ -200,7 +200,10 @@ export async function form(main) {
         const a = await api('POST', '/v1/messages/analyze', { text: ta.value });
         const cost = a.estimated_cost ?? a.cost_per_recipient ?? a.cost;
         info.textContent = `${a.characters} characters · ${a.encoding} · ${a.segments} segment${a.segments === 1 ? '' : 's'}` +
-          (cost !== undefined ? ` · $${Number(cost).toFixed(4)} per recipient` : '') + ((a.warnings || []).length ? ` · ${a.warnings.join('; ')}` : '');
+          (cost !== undefined ? ` · $${Number(cost).toFixed(4)} per recipient` : '') +
+          ((a.non_gsm || []).length ? ` · UCS-2 because of ${a.non_gsm.join(' ')}` : '') + ((a.warnings || []).length ? ` · ${a.warnings.join('; ')}` : '');
+        info.dataset.segments = a.segments;
+        info.dataset.encoding = a.encoding;
       } catch (e) {
         if (e.status === 404 || e.status === 405) {
           analyzeMissing = true;

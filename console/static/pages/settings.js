@@ -11,6 +11,7 @@ const SETTINGS = [
   ['program_name', 'Program name', 'text'], ['contact', 'Contact', 'text'],
 ];
 
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const clock = (m) => (m === undefined || m === null ? '' : `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`);
 
 export async function page(main) {
@@ -36,7 +37,12 @@ async function clientSettings(box) {
   }
   inputs.quiet_start = h('input', { type: 'time', id: 's-quiet-start', value: clock(c.quiet_start_minutes), disabled: ro });
   inputs.quiet_end = h('input', { type: 'time', id: 's-quiet-end', value: clock(c.quiet_end_minutes), disabled: ro });
-  form.append(h('div', { class: 'row' }, field('Quiet hours: sending from', inputs.quiet_start, 'quiet_hours.start'), field('until', inputs.quiet_end, 'quiet_hours.end')));
+  form.append(h('div', { class: 'row' }, field('Sending window: from', inputs.quiet_start, 'quiet_hours.start'), field('until', inputs.quiet_end, 'quiet_hours.end')));
+  const dayBoxes = DAYS.map((d, i) => h('input', { type: 'checkbox', id: `s-day-${d}`, value: d, checked: ((c.send_days ?? 127) & (1 << i)) !== 0, disabled: ro }));
+  form.append(h('fieldset', { id: 's-days', 'data-field': 'quiet_hours.days', 'aria-describedby': 's-days-err' }, h('legend', {}, 'Sending days'),
+    dayBoxes.map((b, i) => h('label', { class: 'inline', for: b.id }, b, DAYS[i]))), h('p', { class: 'field-error', id: 's-days-err' }));
+  inputs.max_per_day = h('input', { type: 'number', id: 's-max-per-day', min: 1, max: 50, value: String(c.max_per_day ?? ''), disabled: ro });
+  form.append(field('Messages per lead per day (at most)', inputs.max_per_day, 'max_per_day'));
   inputs.disabled = h('input', { type: 'checkbox', id: 's-disabled', checked: c.disabled, disabled: ro || !isSuper() });
   form.append(h('label', { class: 'inline', for: 's-disabled' }, inputs.disabled, 'Disabled (its tokens and sessions stop working)'));
   const msg = h('p', { role: 'alert' });
@@ -47,9 +53,15 @@ async function clientSettings(box) {
     clearFieldErrors(form);
     const patch = {};
     for (const [k] of SETTINGS) if (inputs[k].value !== (c[k] ?? '')) patch[k] = inputs[k].value;
-    if (inputs.quiet_start.value !== clock(c.quiet_start_minutes) || inputs.quiet_end.value !== clock(c.quiet_end_minutes)) {
-      patch.quiet_hours = { start: inputs.quiet_start.value, end: inputs.quiet_end.value };
+    const days = dayBoxes.filter((b) => b.checked).map((b) => b.value);
+    const daysMask = dayBoxes.reduce((m, b, i) => m | (b.checked ? 1 << i : 0), 0);
+    if (inputs.quiet_start.value !== clock(c.quiet_start_minutes) || inputs.quiet_end.value !== clock(c.quiet_end_minutes) || daysMask !== (c.send_days ?? 127)) {
+      // The window is one value: send all of it (days included, or a
+      // changed time would reopen every day).
+      patch.quiet_hours = { start: inputs.quiet_start.value, end: inputs.quiet_end.value, days };
     }
+    if (inputs.max_per_day.value !== String(c.max_per_day ?? '')) patch.max_per_day = Number(inputs.max_per_day.value);
+    if (!Object.keys(patch).length) { msg.className = 'muted'; msg.textContent = 'Nothing changed.'; return; }
     if (isSuper() && inputs.disabled.checked !== c.disabled) patch.disabled = inputs.disabled.checked;
     try {
       c = await api('PATCH', `/v1/clients/${encodeURIComponent(c.id)}`, patch);
@@ -79,7 +91,8 @@ async function tokens(box) {
     }
   } catch (e) {
     listed = false;
-    msg.textContent = e.status === 404 || e.status === 405 ? 'Listing tokens is not available from this API yet (GET /v1/tokens).' : errorText(e);
+    msg.textContent = e.status === 404 || e.status === 405 ? 'Listing tokens is not available from this API yet (GET /v1/tokens).'
+      : e.status === 403 ? 'Viewers do not see the tokens.' : errorText(e);
   }
   if (listed) parts.push(h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Role', 'Created', 'State', ''].map((t) => h('th', {}, t)))), tbody));
   async function revoke(t) {
@@ -91,9 +104,10 @@ async function tokens(box) {
       tokens(box);
     } catch (e) { msg.className = 'error'; msg.textContent = errorText(e); }
   }
-  if (canWrite()) {
+  // Creating tokens is super_admin only in this API.
+  if (isSuper()) {
     const name = h('input', { type: 'text', id: 't-name', maxlength: 100 });
-    const role = h('select', { id: 't-role' }, (isSuper() ? ['client_admin', 'client_viewer', 'super_admin'] : ['client_admin', 'client_viewer']).map((r) => h('option', { value: r }, r)));
+    const role = h('select', { id: 't-role' }, ['client_admin', 'client_viewer', 'super_admin'].map((r) => h('option', { value: r }, r)));
     const out = h('div', { id: 'new-token' });
     const form = h('form', { class: 'card row', id: 'token-form' }, field('Name', name, 'name'), field('Role', role, 'role'),
       h('div', {}, h('button', { type: 'submit', class: 'primary', 'data-write': '1' }, 'Create token')));
@@ -102,7 +116,10 @@ async function tokens(box) {
       clearFieldErrors(form);
       clear(out);
       const body = { name: name.value.trim(), role: role.value };
-      if (role.value !== 'super_admin') body.client_id = state.clientId || undefined;
+      if (role.value !== 'super_admin') {
+        if (!state.clientId) { clear(out, h('p', { class: 'error' }, 'Pick a client in the header for a client token.')); return; }
+        body.client_id = state.clientId;
+      }
       try {
         const t = await api('POST', '/v1/tokens', body);
         clear(out, h('div', { class: 'card' }, h('p', {}, 'The new token, shown once (copy it now):'), h('pre', { id: 'new-token-value' }, t.token)));
