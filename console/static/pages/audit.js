@@ -8,7 +8,7 @@ export async function list(main) {
   const entity = h('input', { type: 'text', id: 'a-entity', placeholder: 'uuid' });
   const actor = h('input', { type: 'text', id: 'a-actor', placeholder: 'client_admin:… or system' });
   const action = h('input', { type: 'text', id: 'a-action', placeholder: 'e.g. campaign.create' });
-  const form = h('form', { class: 'card row', id: 'audit-filters' }, field('Entity type', type, 'entity'), field('Entity id', entity, 'entity_id'),
+  const form = h('form', { class: 'card row', id: 'audit-filters', novalidate: true }, field('Entity type', type, 'entity'), field('Entity id', entity, 'entity_id'),
     field('Actor', actor, 'actor'), field('Action', action, 'action'), h('div', {}, h('button', { type: 'submit', class: 'primary', id: 'apply-audit' }, 'Apply')));
   const tbody = h('tbody', { id: 'audit-body' });
   const more = h('button', { type: 'button', hidden: true, id: 'audit-more' }, 'Next page');

@@ -16,7 +16,7 @@ export async function list(main) {
     after: h('input', { type: 'date', id: 'f-after' }),
     before: h('input', { type: 'date', id: 'f-before' }),
   };
-  const filters = h('form', { class: 'card row', id: 'lead-filters' },
+  const filters = h('form', { class: 'card row', id: 'lead-filters', novalidate: true },
     field('Status', f.status, 'status'), field('Tag', f.tag, 'tag'), field('Campaign', f.campaign, 'campaign_id'),
     field('Created on or after', f.after, 'created_after'), field('Created before', f.before, 'created_before'),
     h('div', {}, h('button', { type: 'submit', class: 'primary', id: 'apply-filters' }, 'Apply')));

@@ -30,7 +30,7 @@ async function clientSettings(box) {
   }
   const ro = !canWrite();
   const inputs = {};
-  const form = h('form', { class: 'card', id: 'client-form' }, h('p', {}, h('strong', {}, c.name), ' · ', h('code', {}, c.id)));
+  const form = h('form', { class: 'card', id: 'client-form', novalidate: true }, h('p', {}, h('strong', {}, c.name), ' · ', h('code', {}, c.id)));
   for (const [k, label, type] of SETTINGS) {
     inputs[k] = h('input', { type, id: `s-${k}`, value: c[k] ?? '', disabled: ro });
     form.append(field(label, inputs[k], k));
@@ -109,7 +109,7 @@ async function tokens(box) {
     const name = h('input', { type: 'text', id: 't-name', maxlength: 100 });
     const role = h('select', { id: 't-role' }, ['client_admin', 'client_viewer', 'super_admin'].map((r) => h('option', { value: r }, r)));
     const out = h('div', { id: 'new-token' });
-    const form = h('form', { class: 'card row', id: 'token-form' }, field('Name', name, 'name'), field('Role', role, 'role'),
+    const form = h('form', { class: 'card row', id: 'token-form', novalidate: true }, field('Name', name, 'name'), field('Role', role, 'role'),
       h('div', {}, h('button', { type: 'submit', class: 'primary', 'data-write': '1' }, 'Create token')));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
