@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -125,6 +127,24 @@ func (h *handlers) setSessionCookie(c *gin.Context, value string, maxAge int) {
 
 // createSession is POST /v1/session: token in, cookie and CSRF token out.
 func (h *handlers) createSession(c *gin.Context) {
+	// Login CSRF: another site must not sign the browser in (with its own
+	// token). A cross-site fetch or form says so in Sec-Fetch-Site or
+	// Origin; a plain form cannot send application/json.
+	if site := c.GetHeader("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		h.fail(c, errForbidden("sign-in from another site is refused"))
+		return
+	}
+	if origin := c.GetHeader("Origin"); origin != "" {
+		if u, err := url.Parse(origin); err != nil || u.Host != c.Request.Host {
+			h.fail(c, errForbidden("sign-in from another origin is refused"))
+			return
+		}
+	}
+	if ct := c.GetHeader("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		h.fail(c, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeInvalidInput, Message: "POST /v1/session takes application/json",
+			Details: map[string]any{"field": "Content-Type"}})
+		return
+	}
 	var req createSessionRequest
 	if err := DecodeJSON(c.Request.Body, &req); err != nil {
 		h.fail(c, err)

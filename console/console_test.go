@@ -378,6 +378,13 @@ func TestSessionCSRFAndRevocation(t *testing.T) {
 	if status, _, _ = httpDo(t, "DELETE", base+"/v1/session", "", "Cookie", cookie); status != 403 {
 		t.Fatalf("sign-out without CSRF: %d", status)
 	}
+	// Login CSRF: another site cannot sign the browser in.
+	for _, hdr := range [][]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}, {"Content-Type", "text/plain"}} {
+		status, h, _ := httpDo(t, "POST", base+"/v1/session", fmt.Sprintf(`{"token":%q}`, tn.Admin), hdr...)
+		if status != 403 && status != 415 || h.Get("Set-Cookie") != "" {
+			t.Fatalf("sign-in with %v: %d %q", hdr, status, h.Get("Set-Cookie"))
+		}
+	}
 	// A bad token gets no session.
 	if status, hdr, _ = httpDo(t, "POST", base+"/v1/session", `{"token":"nrt_nope"}`); status != 401 || hdr.Get("Set-Cookie") != "" {
 		t.Fatalf("bad token: %d %q", status, hdr.Get("Set-Cookie"))
