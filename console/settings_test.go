@@ -45,6 +45,7 @@ func TestSettingsTokensAuditAndAnalysis(t *testing.T) {
 
 	// Revoke the viewer's token from the list: its session ends.
 	b.waitFor("token list", `document.querySelector('[data-token="`+viewerID+`"] button')`)
+	b.shot("settings")
 	b.do(chromedp.Click(chromedp.CSS(`[data-token="` + viewerID + `"] button`)))
 	b.waitFor("revoke dialog", `document.querySelector('#confirm').open`)
 	b.do(chromedp.Click(chromedp.CSS("#confirm-ok")))
@@ -66,6 +67,7 @@ func TestSettingsTokensAuditAndAnalysis(t *testing.T) {
 	b.waitFor("zone label", `document.querySelector('#campaign-form').innerText.includes("Europe/Paris, the client's time zone")`)
 	b.do(chromedp.SendKeys(chromedp.CSS("#step-0-body"), "Hi {{first_name}} 😀"))
 	b.waitFor("analysis", `document.querySelector('#step-0-analysis').dataset.encoding === 'UCS-2'`, 10*time.Second)
+	b.shot("new-campaign-analysis")
 	if got := b.text("#step-0-analysis"); !strings.Contains(got, "1 segment") || !strings.Contains(got, "per recipient") {
 		t.Fatalf("analysis %q", got)
 	}
