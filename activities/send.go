@@ -394,11 +394,13 @@ func (a *Sender) sendBatch(ctx context.Context, plan store.SendPlan, byID map[uu
 	if err := a.Store.RecordResults(wctx, plan.CampaignID, plan.Steps, recorded); err != nil {
 		return res, stop, err
 	}
-	n, err := a.Store.ReleaseOpen(wctx, release)
-	if err != nil {
-		return res, stop, err
+	if len(release) > 0 {
+		n, err := a.Store.ReleaseOpen(wctx, release)
+		if err != nil {
+			return res, stop, err
+		}
+		res.Released += n
 	}
-	res.Released += n
 	return res, stop, callErr
 }
 

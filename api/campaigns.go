@@ -540,9 +540,10 @@ func (h *handlers) steer(c *gin.Context, update string, okStatus int, req workfl
 
 // terminal statuses: the workflow has ended (or will not change by itself),
 // so the row says everything and no query (a history replay) is needed.
+// An active or paused campaign is still sending (v2): its progress is live.
 func terminal(status string) bool {
 	switch status {
-	case campaign.StatusActive, campaign.StatusNoEligibleLeads, campaign.StatusCancelled, campaign.StatusOrphaned:
+	case campaign.StatusCompleted, campaign.StatusNoEligibleLeads, campaign.StatusCancelled, campaign.StatusOrphaned:
 		return true
 	}
 	return false

@@ -524,7 +524,12 @@ func TestPauseAndResumeLoseNothing(t *testing.T) {
 	if r := h.do("POST", "/v1/campaigns/"+camp.ID.String()+"/pause", tn.Admin, nil); r.Status != 409 {
 		t.Fatalf("second pause: %d %s", r.Status, r.Body)
 	}
-	time.Sleep(5 * time.Second)
+	// The issue's check: the count does not move for 30 s.
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		if now := sent(); now != atPause {
+			t.Fatalf("while paused the count moved from %d to %d (of %d)", atPause, now, n)
+		}
+	}
 	if now := sent(); now != atPause || now >= n {
 		t.Fatalf("while paused the count moved from %d to %d (of %d)", atPause, now, n)
 	}
@@ -633,7 +638,11 @@ func TestUnsentRowsNeverStrandAnEnrollment(t *testing.T) {
 	if st := status(b); st != "skipped" {
 		t.Fatalf("the replied lead's row is %s, want skipped", st)
 	}
-	// A v2 campaign still sending (nothing due for a day) answers cancel.
+	// A v2 campaign still sending shows its live progress.
+	if r := h.do("GET", "/v1/campaigns/"+camp.ID.String(), tn.Admin, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"progress"`) {
+		t.Fatalf("an active campaign's GET has no live progress: %d %s", r.Status, r.Body)
+	}
+	// It answers cancel (nothing due for a day).
 	if r := h.do("POST", "/v1/campaigns/"+camp.ID.String()+"/cancel", tn.Admin, map[string]any{}); r.Status != 200 {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
 	}
