@@ -108,7 +108,9 @@ export async function detail(main, id) {
       h('p', { id: 'enrolled' }, `Enrolled ${camp.enrolled_count} of ${camp.matched_count} matched (enrollment ${camp.enrollment_status})`),
       h('div', { class: 'progress', role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 }, bar),
       h('p', {}, `Starts ${fmtTime(camp.start_at)} · activated ${fmtTime(camp.activated_at)} · cap ${camp.max_leads ?? 'none'} · ${steps.length} step(s)`),
-      camp.progress ? h('pre', {}, JSON.stringify(camp.progress, null, 1)) : null);
+      camp.progress ? h('p', { id: 'live-progress' }, 'Live from the workflow: ', Object.entries(camp.progress)
+        .filter(([k, v]) => ['status', 'enrollment_status', 'enrolled', 'matched', 'sent', 'skipped', 'failed', 'unknown', 'send_rounds', 'written_back', 'last_error'].includes(k) && v !== '' && v !== null)
+        .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(' · ')) : null);
     renderActions();
     try {
       const s = await api('GET', `/v1/campaigns/${encodeURIComponent(id)}/stats`);
