@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/nurture-sms/nurture/internal/auth"
 	"github.com/nurture-sms/nurture/internal/store"
@@ -108,7 +109,7 @@ type sessionView struct {
 func (h *handlers) view(p auth.Principal, csrf string, expires *time.Time) sessionView {
 	v := sessionView{CSRFToken: csrf, Role: p.Role, ExpiresAt: expires,
 		TemporalUIURL: h.temporalUIURL, TemporalNamespace: h.temporalNamespace}
-	if p.TokenID.String() != "00000000-0000-0000-0000-000000000000" {
+	if p.TokenID != uuid.Nil {
 		s := p.TokenID.String()
 		v.TokenID = &s
 	}
