@@ -11,7 +11,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 REDOCLY := node_modules/.bin/redocly
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short bench chaos fuzz lint lint-openapi workflowcheck migrate clean tools
+.PHONY: all build run test test-short bench chaos fuzz lint lint-openapi workflowcheck migrate clean tools chromium
 
 all: build
 
@@ -32,6 +32,16 @@ $(REDOCLY): package.json package-lock.json
 
 tools: $(TEMPORAL) $(HEY)
 
+# Debian's Chromium, which the console's browser tests drive (chromedp);
+# installed with apt-get when /usr/bin/chromium is missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo ">> installing Debian's chromium (the console's browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
 # api/openapi.yaml under Redocly's recommended-strict rules (redocly.yaml):
 # any warning fails.
 lint-openapi: $(REDOCLY)
@@ -49,7 +59,7 @@ migrate: build
 	$(BIN)/starter migrate up
 
 # Every test, race detector on, real Postgres and a real Temporal dev server.
-test: $(TEMPORAL) workflowcheck lint-openapi
+test: $(TEMPORAL) chromium workflowcheck lint-openapi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 

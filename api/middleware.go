@@ -91,37 +91,28 @@ func recovery() gin.HandlerFunc {
 	})
 }
 
-// authenticate resolves the bearer token into a principal or answers 401.
+// authenticate resolves the bearer token, or else the console's session
+// cookie (with its CSRF check on writes), into a principal or answers 401.
+// A request with an Authorization header is judged by it alone.
 func (h *handlers) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, ok := auth.BearerToken(c.GetHeader("Authorization"))
-		if !ok {
+		var p auth.Principal
+		var err error
+		if hdr := c.GetHeader("Authorization"); hdr != "" {
+			tok, ok := auth.BearerToken(hdr)
+			if !ok {
+				abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing bearer token"})
+				return
+			}
+			p, err = h.resolveToken(c, tok)
+		} else if id, cerr := c.Cookie(SessionCookie); cerr == nil && id != "" {
+			p, err = h.resolveSession(c, id)
+		} else {
 			abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing bearer token"})
 			return
 		}
-		if h.bootstrapToken != "" && auth.Equal(tok, h.bootstrapToken) {
-			c.Set(ctxPrincipal, auth.Principal{Role: auth.RoleSuperAdmin})
-			c.Next()
-			return
-		}
-		hash := auth.Hash(tok)
-		p, stored, err := h.store.LookupToken(c.Request.Context(), hash)
-		disabled := errors.Is(err, store.ErrClientDisabled)
-		switch {
-		case err == nil || disabled:
-		case errors.Is(err, store.ErrNotFound):
-			stored = nil
-		default:
+		if err != nil {
 			h.fail(c, err)
-			return
-		}
-		if !auth.Equal(string(stored), string(hash)) {
-			abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "invalid or revoked token"})
-			return
-		}
-		// A disabled client's tokens stop working at once (checked per request).
-		if disabled {
-			abort(c, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "client is disabled"})
 			return
 		}
 		c.Set(ctxPrincipal, p)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/nurture-sms/nurture/console"
 	"github.com/nurture-sms/nurture/internal/store"
 )
 
@@ -92,7 +93,16 @@ func Router(d Deps) *gin.Engine {
 	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.Use(h.requestContext(), recovery(), edgeInput())
-	r.NoRoute(func(c *gin.Context) { abort(c, errNotFound("route")) })
+	// The browser console (package console) at / and /console/...: static,
+	// so it lives outside the route table (and the OpenAPI document); every
+	// other unknown path keeps the 404 envelope.
+	r.NoRoute(func(c *gin.Context) {
+		if console.Serve(c.Writer, c.Request) {
+			c.Abort()
+			return
+		}
+		abort(c, errNotFound("route"))
+	})
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed on this route"})
 	})
@@ -108,7 +118,12 @@ func Router(d Deps) *gin.Engine {
 	r.POST("/v1/webhooks/sms/inbound", h.smsInbound)
 	r.POST("/v1/webhooks/sms/status", h.smsStatus)
 
+	// The console's sign-in: an API token in the body, not in a header.
+	r.POST("/v1/session", h.createSession)
+
 	v1 := r.Group("/v1", h.authenticate())
+	v1.GET("/session", h.getSession)
+	v1.DELETE("/session", h.deleteSession)
 	v1.GET("/me", h.me)
 	v1.GET("/clients", h.listClients)
 	v1.POST("/clients", requireSuper(), h.createClient)

@@ -139,7 +139,24 @@ func (h *handlers) stagedDeletions(c *gin.Context) {
 		s := rows[len(rows)-1].ID.String()
 		next = &s
 	}
-	c.JSON(http.StatusOK, gin.H{"data": rows, "next_cursor": next, "staged": run.Staged, "phase": run.Phase})
+	// The share of the client's leads the staged ones are (staged leads are
+	// soft-deleted, so they are not among the live ones) and the alert
+	// threshold: the console asks the admin to type the count above it.
+	live, err := h.store.LiveLeadCount(c.Request.Context(), run.ClientID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	share := 0.0
+	if total := live + run.Staged; total > 0 {
+		share = float64(run.Staged) / float64(total)
+	}
+	threshold := syncstart.Default.AlertShare
+	if threshold <= 0 {
+		threshold = workflows.DefaultThreshold
+	}
+	c.JSON(http.StatusOK, gin.H{"data": rows, "next_cursor": next, "staged": run.Staged, "phase": run.Phase,
+		"live_leads": live, "share": share, "threshold": threshold})
 }
 
 func (h *handlers) approveDeletions(c *gin.Context) {

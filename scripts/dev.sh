@@ -14,6 +14,7 @@ export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 export HTTP_ADDR=${HTTP_ADDR:-:8080}
 export LOG_FORMAT=${LOG_FORMAT:-console}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+export TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://localhost:$TEMPORAL_UI_PORT}
 API_PORT=${HTTP_ADDR##*:}
 API_URL_DEFAULT="http://127.0.0.1:${API_PORT}"
 TEMPORAL_PORT=${TEMPORAL_ADDRESS##*:}
@@ -99,6 +100,7 @@ done
 cat <<MSG
 
   Nurture is up.
+    Console      $API_URL/   (sign in with the token below)
     API          $API_URL   (OpenAPI: $API_URL/openapi.yaml)
     Temporal UI  http://localhost:$TEMPORAL_UI_PORT
     SMS emulator http://127.0.0.1:8182   (messages: /_emulator/messages, reply as a lead: POST /_emulator/inbound)
