@@ -161,7 +161,18 @@ func (h *handlers) getLead(c *gin.Context) {
 		h.fail(c, notFoundAs(err, "lead"))
 		return
 	}
-	c.JSON(http.StatusOK, l)
+	es, err := h.store.LeadEnrollments(c.Request.Context(), l.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, leadDetail{Lead: l, Enrollments: es})
+}
+
+// leadDetail is a lead with the campaigns it is or was enrolled in.
+type leadDetail struct {
+	store.Lead
+	Enrollments []store.LeadEnrollment `json:"enrollments"`
 }
 
 // scopeOf is the client a principal is pinned to (nil for super_admin).

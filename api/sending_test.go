@@ -321,6 +321,21 @@ func TestReplyAndBookingEndTheSequence(t *testing.T) {
 		t.Fatalf("replied/booked leads got step 2: %d, %d", len(outbound(phones[0])), len(outbound(phones[1])))
 	}
 	h.waitCampaign(tn.Admin, camp.ID, "completed")
+	// The lead's page lists its enrollment with how it ended.
+	var detail struct {
+		ID          uuid.UUID `json:"id"`
+		Enrollments []struct {
+			CampaignID   uuid.UUID `json:"campaign_id"`
+			CampaignName string    `json:"campaign_name"`
+			Status       string    `json:"status"`
+			EndedAt      *string   `json:"ended_at"`
+		} `json:"enrollments"`
+	}
+	h.do("GET", "/v1/leads/"+lead1.String(), tn.Viewer, nil).json(t, &detail)
+	if detail.ID != lead1 || len(detail.Enrollments) != 1 || detail.Enrollments[0].CampaignID != camp.ID ||
+		detail.Enrollments[0].Status != "converted" || detail.Enrollments[0].EndedAt == nil || detail.Enrollments[0].CampaignName == "" {
+		t.Fatalf("lead detail: %+v", detail)
+	}
 }
 
 // A forged or missing X-Twilio-Signature on either webhook is 403 and

@@ -130,6 +130,7 @@ func TestLeadsTableFilters(t *testing.T) {
 	// A lead's page.
 	b.do(chromedp.Click(chromedp.CSS("#leads-body tr a")))
 	b.waitFor("lead page", `document.querySelector('#lead-messages') && document.querySelector('#lead-messages').innerText.includes('No messages')`)
+	b.waitFor("lead enrollments", `document.querySelector('#lead-enrollments').innerText.includes('Not enrolled in any campaign')`)
 	if p := b.problems(); len(p) > 0 {
 		t.Fatalf("page problems: %v", p)
 	}

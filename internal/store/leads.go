@@ -143,3 +143,25 @@ func (s *Store) GetLead(ctx context.Context, scope *uuid.UUID, id uuid.UUID) (Le
 	return one[Lead](ctx, s.Pool, `SELECT `+leadCols+` FROM leads l
 		WHERE l.id = $1 AND l.deleted_at IS NULL AND ($2::uuid IS NULL OR l.client_id = $2)`, id, scope)
 }
+
+// LeadEnrollment is one campaign a lead is or was enrolled in.
+type LeadEnrollment struct {
+	CampaignID   uuid.UUID  `json:"campaign_id" db:"campaign_id"`
+	CampaignName string     `json:"campaign_name" db:"campaign_name"`
+	Status       string     `json:"status" db:"status"`
+	Step         int        `json:"step" db:"step"`
+	EnrolledAt   time.Time  `json:"enrolled_at" db:"enrolled_at"`
+	DueAt        *time.Time `json:"due_at" db:"due_at"`
+	EndedAt      *time.Time `json:"ended_at" db:"ended_at"`
+}
+
+// LeadEnrollments lists a lead's enrollments, newest first (at most 100).
+func (s *Store) LeadEnrollments(ctx context.Context, leadID uuid.UUID) ([]LeadEnrollment, error) {
+	out, err := all[LeadEnrollment](ctx, s.Pool, `SELECT e.campaign_id, c.name AS campaign_name, e.status, e.step, e.enrolled_at, e.due_at, e.ended_at
+		FROM campaign_enrollments e JOIN campaigns c ON c.id = e.campaign_id
+		WHERE e.lead_id = $1 ORDER BY e.enrolled_at DESC LIMIT 100`, leadID)
+	if out == nil {
+		out = []LeadEnrollment{}
+	}
+	return out, err
+}

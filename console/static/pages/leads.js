@@ -72,9 +72,9 @@ export async function detail(main, id) {
     h('h2', {}, 'Enrollments'), enrollBox, h('h2', {}, 'Messages'), msgBox);
   const enrollments = l.enrollments || null;
   if (enrollments) {
-    clear(enrollBox, enrollments.length ? h('table', {}, h('thead', {}, h('tr', {}, ['Campaign', 'Status', 'Step', 'Enrolled'].map((t) => h('th', {}, t)))),
+    clear(enrollBox, enrollments.length ? h('table', {}, h('thead', {}, h('tr', {}, ['Campaign', 'Status', 'Steps sent', 'Enrolled'].map((t) => h('th', {}, t)))),
       h('tbody', {}, enrollments.map((e) => h('tr', {}, h('td', {}, h('a', { href: `#/campaigns/${e.campaign_id}` }, e.campaign_name || e.campaign_id)),
-        h('td', {}, badge(e.status)), h('td', {}, e.current_step ?? e.step ?? '—'), h('td', {}, fmtTime(e.enrolled_at || e.created_at)))))) : h('p', { class: 'muted' }, 'Not enrolled in any campaign.'));
+        h('td', {}, badge(e.status)), h('td', {}, String(e.step ?? '—')), h('td', {}, fmtTime(e.enrolled_at || e.created_at)))))) : h('p', { class: 'muted' }, 'Not enrolled in any campaign.'));
   }
   try {
     const r = await api('GET', `/v1/leads/${encodeURIComponent(id)}/messages`);
