@@ -401,14 +401,7 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 			var can bool
 			can, err = w.enroll(ctx)
 			if err == nil && can {
-				if err := w.finish(ctx); err != nil {
-					return nil, err
-				}
-				in := w.in
-				st := w.p
-				st.Runs++
-				in.State = &st
-				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
+				return nil, w.continueAsNew(ctx)
 			}
 		case campaign.StatusActive, campaign.StatusPaused:
 			// v2: an active campaign sends its sequence. Workflows that
@@ -422,14 +415,7 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 				w.awaitWriteBack(ctx)
 			}
 			if err == nil && can {
-				if err := w.finish(ctx); err != nil {
-					return nil, err
-				}
-				in := w.in
-				st := w.p
-				st.Runs++
-				in.State = &st
-				return nil, workflow.NewContinueAsNewError(ctx, Campaign, in)
+				return nil, w.continueAsNew(ctx)
 			}
 			if err == nil {
 				return w.result(), w.finish(ctx)
@@ -441,6 +427,18 @@ func (w *campaignWF) run(ctx workflow.Context) (*CampaignResult, error) {
 			return nil, err
 		}
 	}
+}
+
+// continueAsNew ends this run and starts the next with the progress so far.
+func (w *campaignWF) continueAsNew(ctx workflow.Context) error {
+	if err := w.finish(ctx); err != nil {
+		return err
+	}
+	in := w.in
+	st := w.p
+	st.Runs++
+	in.State = &st
+	return workflow.NewContinueAsNewError(ctx, Campaign, in)
 }
 
 func (w *campaignWF) result() *CampaignResult {
