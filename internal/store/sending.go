@@ -330,8 +330,48 @@ func (s *Store) RecordResults(ctx context.Context, campaignID uuid.UUID, steps [
 			WHERE s.id = r.id AND s.status IN ('sending', 'sent', 'delivered', 'undelivered')`, ids, statuses, sids, codes, errs); err != nil {
 			return fmt.Errorf("record results: %w", err)
 		}
-		return advance(ctx, tx, campaignID, steps, `s.id = ANY($2) AND s.status IN ('sent', 'delivered', 'undelivered', 'failed')`, ids)
+		return advanceRows(ctx, tx, steps, ids)
 	})
+}
+
+// advanceRows is advance for the rows the sender just recorded, driven by
+// their ids. The rows are read in a fenced subquery (OFFSET 0) and the
+// enrollments are found from them by lead (the one active enrollment per
+// lead), with no constant on the campaign anywhere: a campaign that began
+// sending after the last ANALYZE is estimated at one row, and a plan that
+// walked the campaign's enrollments against its ledger took 5-23 s per
+// batch of 100 after a 100,000-message campaign (measured, bench "send").
+func advanceRows(ctx context.Context, tx pgx.Tx, steps []campaign.Step, ids []uuid.UUID) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE campaign_enrollments e SET `+advanceSet+`
+		FROM (SELECT campaign_id, lead_id, step, status, sent_at, sending_at FROM sms_sends
+		      WHERE id = ANY($2) AND status IN ('sent', 'delivered', 'undelivered', 'failed') OFFSET 0) s
+		WHERE e.lead_id = s.lead_id AND e.status = 'active' AND e.campaign_id = s.campaign_id AND e.step = s.step`, stepDelays(steps), ids)
+	if err != nil {
+		return fmt.Errorf("advance enrollments: %w", err)
+	}
+	return nil
+}
+
+// advanceSet moves an enrollment on from its settled row s ($1: the
+// steps' delays): a sent step schedules the next (or completes), a failed
+// one ends the enrollment; an unknown step counts as sent.
+const advanceSet = `
+			step = CASE WHEN s.status = 'failed' THEN e.step ELSE e.step + 1 END,
+			last_sent_at = CASE WHEN s.status = 'failed' THEN e.last_sent_at ELSE COALESCE(s.sent_at, s.sending_at) END,
+			status = CASE WHEN s.status = 'failed' THEN 'failed'
+			              WHEN e.step + 1 >= cardinality($1::int[]) THEN 'completed' ELSE 'active' END,
+			ended_at = CASE WHEN s.status = 'failed' OR e.step + 1 >= cardinality($1::int[]) THEN clock_timestamp() END,
+			due_at = CASE WHEN s.status <> 'failed' AND e.step + 1 < cardinality($1::int[])
+			              THEN COALESCE(s.sent_at, s.sending_at, clock_timestamp()) + make_interval(mins => ($1::int[])[e.step + 2]) ELSE e.due_at END,
+			writeback = 'pending'`
+
+func stepDelays(steps []campaign.Step) []int32 {
+	delays := make([]int32, len(steps))
+	for i, st := range steps {
+		delays[i] = int32(st.DelayMinutes)
+	}
+	return delays
 }
 
 // AdvanceSettled moves on every enrollment of the campaign whose current
@@ -339,38 +379,22 @@ func (s *Store) RecordResults(ctx context.Context, campaignID uuid.UUID, steps [
 // callback or the reconciliation after a crash).
 func (s *Store) AdvanceSettled(ctx context.Context, campaignID uuid.UUID, steps []campaign.Step) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		return advance(ctx, tx, campaignID, steps, `s.campaign_id = $1 AND s.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown')`, nil)
+		return advance(ctx, tx, campaignID, steps, `s.status IN ('sent', 'delivered', 'undelivered', 'failed', 'unknown')`)
 	})
 }
 
-// advance moves on the enrollments whose current step has a settled row
-// among those cond selects ($1 campaign, $2 extra argument; cond names the
-// settled statuses, so each caller's plan keeps its own estimate): a sent step
-// schedules the next (or completes), a failed one ends the enrollment. An
-// unknown step (the provider could not be asked) counts as sent, from the
-// moment it went to the provider: it is never sent again, and the lead
-// neither waits forever nor gets it twice.
-func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campaign.Step, cond string, arg any) error {
-	delays := make([]int32, len(steps))
-	for i, st := range steps {
-		delays[i] = int32(st.DelayMinutes)
-	}
-	args := []any{campaignID, arg, delays}
-	if arg == nil {
-		cond += ` AND $2::uuid[] IS NULL`
-	}
+// advance moves on every active enrollment of the campaign ($2) whose
+// current step has a settled row cond selects. An unknown step (the
+// provider could not be asked) counts as sent, from the moment it went to
+// the provider: it is never sent again, and the lead neither waits forever
+// nor gets it twice. Used campaign-wide (AdvanceSettled), where walking
+// the campaign's active enrollments is the point.
+func advance(ctx context.Context, tx pgx.Tx, campaignID uuid.UUID, steps []campaign.Step, cond string) error {
 	_, err := tx.Exec(ctx, `
-		UPDATE campaign_enrollments e SET
-			step = CASE WHEN s.status = 'failed' THEN e.step ELSE e.step + 1 END,
-			last_sent_at = CASE WHEN s.status = 'failed' THEN e.last_sent_at ELSE COALESCE(s.sent_at, s.sending_at) END,
-			status = CASE WHEN s.status = 'failed' THEN 'failed'
-			              WHEN e.step + 1 >= cardinality($3::int[]) THEN 'completed' ELSE 'active' END,
-			ended_at = CASE WHEN s.status = 'failed' OR e.step + 1 >= cardinality($3::int[]) THEN clock_timestamp() END,
-			due_at = CASE WHEN s.status <> 'failed' AND e.step + 1 < cardinality($3::int[])
-			              THEN COALESCE(s.sent_at, s.sending_at, clock_timestamp()) + make_interval(mins => ($3::int[])[e.step + 2]) ELSE e.due_at END,
-			writeback = 'pending'
+		UPDATE campaign_enrollments e SET `+advanceSet+`
 		FROM sms_sends s
-		WHERE `+cond+` AND e.campaign_id = $1 AND s.campaign_id = $1 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'`, args...)
+		WHERE `+cond+` AND e.campaign_id = $2 AND s.campaign_id = $2 AND e.lead_id = s.lead_id AND e.step = s.step AND e.status = 'active'`,
+		stepDelays(steps), campaignID)
 	if err != nil {
 		return fmt.Errorf("advance enrollments: %w", err)
 	}
