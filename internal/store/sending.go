@@ -89,6 +89,12 @@ type DueRow struct {
 // DueEnrollments returns up to limit active enrollments of the campaign
 // whose next step is due (due_at <= now) and not yet in the ledger, oldest
 // due first, and the database's clock.
+//
+// The NOT EXISTS is fenced (OFFSET 0): a subplan probing the ledger once
+// per enrollment by its key. Unfenced, a campaign that began sending after
+// the last ANALYZE is estimated at one row and the anti-join rescanned the
+// campaign's whole ledger for every enrollment (10.8 s for 1,000 rows after
+// a 100,000-message campaign; fenced 0.3 s on the same data, bench "send").
 func (s *Store) DueEnrollments(ctx context.Context, campaignID uuid.UUID, limit int) ([]DueRow, time.Time, error) {
 	var now time.Time
 	if err := s.Pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
@@ -97,7 +103,7 @@ func (s *Store) DueEnrollments(ctx context.Context, campaignID uuid.UUID, limit 
 	rows, err := all[DueRow](ctx, s.Pool, `SELECT e.lead_id, e.step, e.due_at, l.first_name, l.last_name, l.phone, l.timezone
 		FROM campaign_enrollments e JOIN leads l ON l.id = e.lead_id
 		WHERE e.campaign_id = $1 AND e.status = 'active' AND e.due_at <= $2
-		  AND NOT EXISTS (SELECT 1 FROM sms_sends s WHERE s.campaign_id = e.campaign_id AND s.lead_id = e.lead_id AND s.step = e.step)
+		  AND NOT EXISTS (SELECT 1 FROM sms_sends s WHERE s.campaign_id = e.campaign_id AND s.lead_id = e.lead_id AND s.step = e.step OFFSET 0)
 		ORDER BY e.due_at LIMIT $3`, campaignID, now, limit)
 	if err != nil {
 		return nil, now, fmt.Errorf("due enrollments: %w", err)
@@ -114,7 +120,7 @@ func (s *Store) NextDue(ctx context.Context, campaignID uuid.UUID, staleAfter ti
 	var active int
 	err := s.Pool.QueryRow(ctx, `SELECT extract(epoch FROM LEAST(
 			(SELECT min(e.due_at) FROM campaign_enrollments e WHERE e.campaign_id = $1 AND e.status = 'active'
-			   AND NOT EXISTS (SELECT 1 FROM sms_sends s WHERE s.campaign_id = e.campaign_id AND s.lead_id = e.lead_id AND s.step = e.step)),
+			   AND NOT EXISTS (SELECT 1 FROM sms_sends s WHERE s.campaign_id = e.campaign_id AND s.lead_id = e.lead_id AND s.step = e.step OFFSET 0)),
 			(SELECT min(COALESCE(sending_at, claimed_at)) + $2::interval FROM sms_sends WHERE campaign_id = $1 AND status IN ('claimed', 'sending'))
 		) - clock_timestamp()),
 		(SELECT count(*) FROM campaign_enrollments WHERE campaign_id = $1 AND status = 'active')`, campaignID, staleAfter).Scan(&wait, &active)
