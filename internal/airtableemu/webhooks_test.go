@@ -75,7 +75,7 @@ func TestWebhookPayloadsAndSignedNotifications(t *testing.T) {
 		ExpirationTime  string `json:"expirationTime"`
 	}
 	spec := map[string]any{"notificationUrl": rcv.srv.URL, "specification": map[string]any{"options": map[string]any{
-		"filters": map[string]any{"dataTypes": []string{"tableData"}, "recordChangeScope": tbl},
+		"filters":  map[string]any{"dataTypes": []string{"tableData"}, "recordChangeScope": tbl},
 		"includes": map[string]any{"includeCellValuesInFieldIds": "all"}}}}
 	if st := do(t, "POST", e.srv.URL+"/v0/bases/"+testBase+"/webhooks", "k", spec, &created); st != 200 || created.ID == "" || created.MacSecretBase64 == "" {
 		t.Fatalf("create: %d %+v", st, created)
@@ -203,6 +203,3 @@ func TestWebhookRequestsAreCountedAndRateLimited(t *testing.T) {
 		t.Fatalf("stats %+v", s.BaseStats)
 	}
 }
-
-
-
