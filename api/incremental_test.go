@@ -43,7 +43,9 @@ func newIncrTenant(t *testing.T, h *harness, n int) incrTenant {
 	if err != nil || hook.WebhookID != res.WebhookID {
 		t.Fatalf("stored webhook %+v: %v", hook, err)
 	}
-	t.Cleanup(func() { _ = testTemporal.ScheduleClient().GetHandle(context.Background(), "airtable-webhook-refresh/"+st.ID.String()).Delete(context.Background()) })
+	t.Cleanup(func() {
+		_ = testTemporal.ScheduleClient().GetHandle(context.Background(), "airtable-webhook-refresh/"+st.ID.String()).Delete(context.Background())
+	})
 	return incrTenant{syncTenant: st, Hook: hook}
 }
 
