@@ -334,3 +334,38 @@ func TestIncrementalSyncFallsBackOnExpiredCursor(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookRefreshAndRecreate(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 30)
+	ctx := context.Background()
+	res, err := syncstart.RegisterWebhook(ctx, testTemporal, "test", it.ID.String())
+	if err != nil || res.Created || !res.Refreshed || res.WebhookID != it.Hook.WebhookID || res.SyncID != "" {
+		t.Fatalf("refresh: %+v %v", res, err)
+	}
+	// Disabled: re-created, and a full listing covers the time without notifications.
+	if err := testEmu.DisableWebhook(it.Base, it.Hook.WebhookID); err != nil {
+		t.Fatal(err)
+	}
+	res, err = syncstart.RegisterWebhook(ctx, testTemporal, "test", it.ID.String())
+	if err != nil || !res.Created || res.WebhookID == it.Hook.WebhookID || res.SyncID == "" {
+		t.Fatalf("disabled hook: %+v %v", res, err)
+	}
+	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
+	// Gone from Airtable: re-created.
+	if err := testEmu.DeleteWebhook(it.Base, res.WebhookID); err != nil {
+		t.Fatal(err)
+	}
+	res, err = syncstart.RegisterWebhook(ctx, testTemporal, "test", it.ID.String())
+	if err != nil || !res.Created || res.SyncID == "" {
+		t.Fatalf("deleted hook: %+v %v", res, err)
+	}
+	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
+	hooks, _ := testEmu.Webhooks(it.Base)
+	if len(hooks) != 1 || hooks[0].ID != res.WebhookID {
+		t.Fatalf("emulator hooks %+v", hooks)
+	}
+	// The new webhook carries changes.
+	rename(t, it.Base, map[string]string{it.IDs[4]: "Recreated4"})
+	waitNames(t, it.ID, map[string]string{it.IDs[4]: "Recreated4"})
+}
