@@ -35,6 +35,8 @@ type Sync struct {
 	RatePerSecond float64
 	// Penalty is how long a 429 makes the base wait (Airtable: 30 s).
 	Penalty time.Duration
+	// PublicBaseURL is where Airtable reaches Nurture (webhook notifications).
+	PublicBaseURL string
 
 	mu      sync.Mutex
 	clients map[string]*airtable.Client

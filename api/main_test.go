@@ -88,6 +88,7 @@ func run(m *testing.M) int {
 	public := httptest.NewServer(testPublic)
 	defer public.Close()
 	testPublic.url = public.URL
+	syncer.PublicBaseURL = public.URL
 	testSMS.SetInboundURL(public.URL + "/v1/webhooks/sms/inbound")
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},

@@ -114,6 +114,7 @@ func Router(d Deps) *gin.Engine {
 
 	// Signed by Airtable (HMAC), not by a bearer token.
 	r.POST("/v1/webhooks/airtable/:client_id", h.airtableWebhook)
+	r.POST("/v1/webhooks/airtable/:client_id/notifications", h.airtableNotification)
 	// Signed by the SMS provider (X-Twilio-Signature).
 	r.POST("/v1/webhooks/sms/inbound", h.smsInbound)
 	r.POST("/v1/webhooks/sms/status", h.smsStatus)

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -22,6 +23,10 @@ const MACHeader = "X-Airtable-Content-MAC"
 // ValidMAC checks header against the HMAC-SHA256 of body under secret, in
 // constant time.
 func ValidMAC(secret string, body []byte, header string) bool {
+	return validMACKey([]byte(secret), body, header)
+}
+
+func validMACKey(key, body []byte, header string) bool {
 	const prefix = "hmac-sha256="
 	if !strings.HasPrefix(header, prefix) {
 		return false
@@ -30,7 +35,7 @@ func ValidMAC(secret string, body []byte, header string) bool {
 	if err != nil {
 		return false
 	}
-	m := hmac.New(sha256.New, []byte(secret))
+	m := hmac.New(sha256.New, key)
 	m.Write(body)
 	return hmac.Equal(got, m.Sum(nil))
 }
@@ -62,6 +67,48 @@ func (h *handlers) airtableWebhook(c *gin.Context) {
 	// Start a sync, or queue a re-run on the running one, in one
 	// update-with-start.
 	res, err := syncstart.Request(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
+	switch {
+	case errors.Is(err, syncstart.ErrNoBase):
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})
+	case err != nil:
+		h.fail(c, unavailable("could not start or join the sync", err))
+	default:
+		c.JSON(http.StatusAccepted, gin.H{"sync_id": res.SyncID, "started": res.Started, "rerun_queued": res.RerunQueued})
+	}
+}
+
+// airtableNotification: Airtable's notification that the client's webhook
+// has new payloads. The MAC is keyed with that webhook's own secret
+// (macSecretBase64, decoded); a missing or bad one, or a client without a
+// webhook, is 401 and starts nothing. A valid one starts the client's
+// incremental sync (payloads after the stored cursor) or, while a sync
+// runs, queues a re-run on it: one sync per client, never overlapping.
+func (h *handlers) airtableNotification(c *gin.Context) {
+	unauth := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing or invalid " + MACHeader}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	id, err := uuid.Parse(c.Param("client_id"))
+	if err != nil {
+		h.fail(c, unauth)
+		return
+	}
+	hook, err := h.store.GetAirtableWebhook(c.Request.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.fail(c, err)
+		return
+	}
+	var key []byte
+	if err == nil {
+		key, err = base64.StdEncoding.DecodeString(hook.MACSecret)
+	}
+	if err != nil || len(key) == 0 || !validMACKey(key, body, c.GetHeader(MACHeader)) {
+		h.fail(c, unauth)
+		return
+	}
+	res, err := syncstart.RequestIncremental(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
 	switch {
 	case errors.Is(err, syncstart.ErrNoBase):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})

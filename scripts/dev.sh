@@ -95,6 +95,8 @@ for id in $("$BIN/starter" demo setup -q); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -X POST "$API_URL/v1/syncs" -d "{\"client_id\":\"$id\"}")
   echo ">> first sync of demo client $id: HTTP $code (409 = one is already running)"
   "$BIN/starter" sync schedule --client-id "$id" --every "${SYNC_INTERVAL:-1h}" >/dev/null && echo ">> sync schedule for $id: every ${SYNC_INTERVAL:-1h}"
+  # The Airtable webhook (incremental sync, issue 12): changes in the emulator reach the leads within a second.
+  "$BIN/starter" sync webhook register --client-id "$id" >/dev/null && echo ">> airtable webhook for $id registered" || echo ">> airtable webhook for $id: registration failed (the hourly sync still runs)"
 done
 
 cat <<MSG

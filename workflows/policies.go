@@ -45,6 +45,14 @@ var (
 		return &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: attempts,
 			NonRetryableErrorTypes: nonRetryable}
 	}
+	// incrementalRetry: the webhook payloads apply (Airtable, then
+	// Postgres; resumable from the stored cursor): 10 attempts, 4xx and a
+	// schema mismatch non-retryable.
+	incrementalRetry = airtableRetry(10, "AirtableRejected", "SchemaMismatch")
+	// webhookRetry: registering or refreshing a webhook: 5 attempts (the
+	// next day's tick tries again).
+	webhookRetry = &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
+		NonRetryableErrorTypes: []string{"AirtableRejected", "SchemaMismatch"}}
 	// alertRetry: alert sinks (log, signed webhook): 10 attempts over
 	// about 8 minutes; an undeliverable alert is logged and never blocks.
 	alertRetry = &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10}

@@ -62,6 +62,9 @@ type SyncRequest struct {
 	SyncID    string `json:"sync_id"`
 	Actor     string `json:"actor,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Incremental: an Airtable webhook notification; the payloads after the
+	// stored cursor tell what changed (a queued re-run reads them too).
+	Incremental bool `json:"incremental,omitempty"`
 }
 
 // SyncRequestResult says what became of a request-sync.
@@ -100,7 +103,14 @@ type SyncInput struct {
 	State           *SyncStatus
 	// Rerun carries a queued webhook re-run across continue-as-new.
 	Rerun bool
+	// Mode: "" (a full listing) or ModeIncremental (apply the webhook
+	// payloads; falls back to a full listing when they cannot tell the
+	// whole story).
+	Mode string `json:",omitempty"`
 }
+
+// ModeIncremental is SyncInput.Mode of an incremental apply (issue 12).
+const ModeIncremental = "incremental"
 
 // SyncStatus is what the status query answers.
 type SyncStatus struct {
@@ -121,6 +131,14 @@ type SyncStatus struct {
 	WrittenBack    int    `json:"written_back"`
 	WriteBackError string `json:"writeback_error,omitempty"`
 	Error          string `json:"error"`
+	// Incremental runs (issue 12): payloads applied, and why the run fell
+	// back to a full listing.
+	Mode     string `json:"mode,omitempty"`
+	Payloads int    `json:"payloads,omitempty"`
+	Fallback string `json:"fallback,omitempty"`
+	// Missed: for a full listing, the leads whose values it changed, i.e.
+	// changes the incremental path had not brought (should be 0).
+	Missed *int `json:"missed_changes,omitempty"`
 }
 
 // Defaults of the sync.
@@ -143,9 +161,12 @@ var sa *activities.Sync
 func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	rerunCh := workflow.GetSignalChannel(ctx, SignalRerun)
 	rerun := in.Rerun
+	// A queued re-run is incremental only if every request for it was (one
+	// carried across continue-as-new counts as a full one).
+	rerunFull := in.Rerun
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for rerunCh.Receive(ctx, nil) {
-			rerun = true
+			rerun, rerunFull = true, true
 		}
 	})
 	if err := workflow.SetUpdateHandler(ctx, UpdateRequestSync, func(ctx workflow.Context, req SyncRequest) (SyncRequestResult, error) {
@@ -154,6 +175,7 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 			return SyncRequestResult{SyncID: in.SyncID, Started: true}, nil
 		}
 		rerun = true
+		rerunFull = rerunFull || !req.Incremental
 		return SyncRequestResult{SyncID: in.SyncID, RerunQueued: true}, nil
 	}); err != nil {
 		return nil, err
@@ -161,7 +183,7 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	// drain takes re-run signals that arrived in this very workflow task.
 	drain := func() bool {
 		for rerunCh.ReceiveAsync(nil) {
-			rerun = true
+			rerun, rerunFull = true, true
 		}
 		return rerun
 	}
@@ -186,6 +208,12 @@ func AirtableSync(ctx workflow.Context, in SyncInput) (*SyncStatus, error) {
 	}
 	again := in
 	again.SyncID, again.State, again.Rerun = next, nil, false
+	// Only webhook notifications asked for the re-run: it reads their
+	// payloads (falling back to a listing if need be); anything else lists.
+	again.Mode = ModeIncremental
+	if rerunFull {
+		again.Mode = ""
+	}
 	return nil, workflow.NewContinueAsNewError(ctx, AirtableSync, again)
 }
 
@@ -230,7 +258,8 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	})
 	record := func(finished bool) error {
 		u := store.SyncUpdate{Phase: st.Phase, Pages: st.Pages, Error: st.Error, Finished: finished,
-			WrittenBack: st.WrittenBack, WriteBackError: st.WriteBackError}
+			WrittenBack: st.WrittenBack, WriteBackError: st.WriteBackError,
+			Mode: st.Mode, Payloads: st.Payloads, FallbackReason: st.Fallback, Missed: st.Missed}
 		if st.Counts != (store.SyncCounts{}) {
 			c := st.Counts
 			u.Counts = &c
@@ -249,6 +278,14 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 	}
 	names := activities.StageInput{SyncID: in.SyncID, ClientID: in.ClientID}
 
+	if st.Phase == store.SyncListing && in.Mode == ModeIncremental && st.Mode == "" &&
+		workflow.GetVersion(ctx, "incremental-sync", workflow.DefaultVersion, 1) == 1 {
+		done, err := incremental(ctx, in, st, record, lctx)
+		if err != nil || done {
+			return st, err
+		}
+		// Fallen back: a full listing follows, as any other sync's.
+	}
 	if st.Phase == store.SyncListing {
 		if st.Pages == 0 && st.Offset == "" && workflow.GetVersion(ctx, "check-schema", workflow.DefaultVersion, 1) == 1 {
 			// The mapped fields must all be in the table: a renamed "SMS
@@ -302,6 +339,12 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, names).Get(ctx, &st.Counts); err != nil {
 			return nil, err
 		}
+		if workflow.GetVersion(ctx, "incremental-missed", workflow.DefaultVersion, 1) == 1 {
+			// The nightly listing is the safety net of the incremental path:
+			// the leads whose values it changed are what the webhooks missed.
+			missed := st.Counts.Updated
+			st.Missed = &missed
+		}
 		var v activities.VerifyResult
 		if err := workflow.ExecuteActivity(summarized(actx2, "verify the listing: sample %d missing records", in.VerifySample), sa.VerifyMissing, activities.VerifyInput{
 			SyncID: in.SyncID, ClientID: in.ClientID, BaseID: in.BaseID, Table: in.Table, Sample: in.VerifySample,
@@ -347,25 +390,8 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if err := record(false); err != nil {
 			return nil, err
 		}
-		var live int
-		if err := workflow.ExecuteLocalActivity(lctx, sa.LiveLeadCount, in.ClientID).Get(ctx, &live); err != nil {
+		if err := alertIfMany(ctx, in, st, lctx); err != nil {
 			return nil, err
-		}
-		if share := float64(st.Staged) / float64(st.Staged+live); share > in.Threshold {
-			st.Alerted = true
-			aactx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-				StartToCloseTimeout: 30 * time.Second,
-				RetryPolicy:         alertRetry,
-			})
-			if err := workflow.ExecuteActivity(aactx, al.SendAlert, activities.Alert{
-				ID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + in.SyncID + "/mass-deletion", ClientID: in.ClientID,
-				Kind: "sync.mass_deletion_staged", Severity: "warning", Subject: "Airtable sync staged many deletions",
-				Message: fmt.Sprintf("%d leads (%.1f%%) are missing from Airtable and staged for deletion; nothing is deleted until an admin approves.",
-					st.Staged, 100*share),
-				SyncID: in.SyncID, Details: map[string]any{"staged": st.Staged, "share": share}, At: workflow.Now(ctx),
-			}).Get(ctx, nil); err != nil {
-				workflow.GetLogger(ctx).Error("alert delivery failed", "error", err)
-			}
 		}
 		if review {
 			return st, handOverToReview(ctx, in, st, lctx)
@@ -376,6 +402,77 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		return st, settle(ctx, in, st, box, record)
 	}
 	return st, nil
+}
+
+// alertIfMany raises the mass-deletion alert when the staged share of the
+// client's leads is above the threshold.
+func alertIfMany(ctx workflow.Context, in SyncInput, st *SyncStatus, lctx workflow.Context) error {
+	var live int
+	if err := workflow.ExecuteLocalActivity(lctx, sa.LiveLeadCount, in.ClientID).Get(ctx, &live); err != nil {
+		return err
+	}
+	if share := float64(st.Staged) / float64(st.Staged+live); share > in.Threshold {
+		st.Alerted = true
+		aactx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         alertRetry,
+		})
+		if err := workflow.ExecuteActivity(aactx, al.SendAlert, activities.Alert{
+			ID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + in.SyncID + "/mass-deletion", ClientID: in.ClientID,
+			Kind: "sync.mass_deletion_staged", Severity: "warning", Subject: "Airtable sync staged many deletions",
+			Message: fmt.Sprintf("%d leads (%.1f%%) are missing from Airtable and staged for deletion; nothing is deleted until an admin approves.",
+				st.Staged, 100*share),
+			SyncID: in.SyncID, Details: map[string]any{"staged": st.Staged, "share": share}, At: workflow.Now(ctx),
+		}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("alert delivery failed", "error", err)
+		}
+	}
+	return nil
+}
+
+// incremental applies the client's webhook payloads (ApplyPayloads: created
+// and changed records upserted as the listing does, destroyed records
+// staged as soft deletes of this sync). Staged leads go to a DeletionReview
+// exactly as a listing's do (alert threshold, approve, reject, window).
+// done=false: the payloads could not tell the whole story (no webhook,
+// cursor expired, a gap, webhook gone) and the caller lists the table.
+func incremental(ctx workflow.Context, in SyncInput, st *SyncStatus, record func(bool) error, lctx workflow.Context) (bool, error) {
+	st.Mode = ModeIncremental
+	if err := record(false); err != nil {
+		return false, err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute, HeartbeatTimeout: 45 * time.Second,
+		RetryPolicy: incrementalRetry,
+	})
+	var res activities.IncrementalResult
+	if err := workflow.ExecuteActivity(summarized(actx, "apply Airtable webhook payloads"), sa.ApplyPayloads,
+		activities.IncrementalInput{SyncID: in.SyncID, ClientID: in.ClientID}).Get(ctx, &res); err != nil {
+		st.Phase, st.Error = store.SyncFailed, "incremental apply failed: "+rootMessage(err)
+		return true, record(true)
+	}
+	st.Payloads = res.Payloads
+	if res.Fallback != "" {
+		st.Fallback = res.Fallback
+		workflow.GetLogger(ctx).Info("incremental sync falls back to a full listing", "reason", res.Fallback)
+		return false, record(false)
+	}
+	if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, activities.StageInput{SyncID: in.SyncID, ClientID: in.ClientID}).Get(ctx, &st.Counts); err != nil {
+		return false, err
+	}
+	st.Staged = res.Staged
+	if st.Staged == 0 {
+		st.Phase = store.SyncCompleted
+		return true, record(true)
+	}
+	st.Phase = store.SyncStaging
+	if err := record(false); err != nil {
+		return false, err
+	}
+	if err := alertIfMany(ctx, in, st, lctx); err != nil {
+		return false, err
+	}
+	return true, handOverToReview(ctx, in, st, lctx)
 }
 
 // handOverToReview starts the sync's DeletionReview (it outlives this

@@ -46,14 +46,17 @@ func main() {
 	sendN := flag.Int("send-leads", 100000, "leads x 1 step for the send figure with the rate off (0 skips the send figures)")
 	sendRatedN := flag.Int("send-rated-leads", 10000, "leads for the send figures at a configured rate and with a spread second step")
 	sendRate := flag.Float64("send-rate", 200, "the configured messages per second of the rated send figure")
-	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, leads_page, api, activation, send")
+	flag.IntVar(&incrCfg.records, "sync-incremental-records", 50000, "base records for the sync_incremental figure (0 skips it)")
+	flag.IntVar(&incrCfg.changed, "sync-incremental-changed", 100, "records changed in the emulator for the sync_incremental figure")
+	only := flag.String("only", "", "comma-separated figures to run, skipping the others: enroll (with schedule), sync, sync_incremental, leads_page, api, activation, send")
 	flag.Parse()
 	if *only != "" {
 		want := map[string]bool{}
 		for _, f := range strings.Split(*only, ",") {
 			want[strings.TrimSpace(f)] = true
 		}
-		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN, "send": sendN} {
+		for name, n := range map[string]*int{"enroll": enrollN, "sync": syncN, "leads_page": pageN, "api": apiN, "activation": actN, "send": sendN,
+			"sync_incremental": &incrCfg.records} {
 			if !want[name] {
 				*n = 0
 			}
@@ -135,6 +138,11 @@ func run(enrollN, pageN, syncN, flatN, apiN int, apiDur time.Duration, actN int)
 	if apiN > 0 {
 		if err := e.apiBench(ctx, srv.FrontendHostPort(), apiN, apiDur); err != nil {
 			return fmt.Errorf("api: %w", err)
+		}
+	}
+	if incrCfg.records > 0 && incrCfg.changed > 0 {
+		if err := e.incrementalBench(ctx, srv.Client(), incrCfg.records, incrCfg.changed); err != nil {
+			return fmt.Errorf("sync_incremental: %w", err)
 		}
 	}
 	if sendCfg.flood > 0 || sendCfg.rated > 0 {

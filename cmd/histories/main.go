@@ -134,11 +134,13 @@ func run(prefix, only, out string) error {
 		BaseURL: smsSrv.URL, Timeout: 3 * time.Second}))
 
 	const queue = "histories"
+	// PublicBaseURL (the webhook notifications' address) is the API below, once it listens.
+	syncer := &activities.Sync{Store: st, Log: zap.NewNop(), APIKey: "k", BaseURL: emuSrv.URL + "/v0", Penalty: 300 * time.Millisecond}
 	draft := &activities.Draft{Provider: provider, Store: st}
 	w := worker.New(tc, queue, worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: st, Log: zap.NewNop()},
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: zap.NewNop()}}}, draft,
-		&activities.Sync{Store: st, Log: zap.NewNop(), APIKey: "k", BaseURL: emuSrv.URL + "/v0", Penalty: 300 * time.Millisecond})
+		syncer)
 	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: queue})
 	workflows.RegisterSender(w, &activities.Sender{Store: st, Log: zap.NewNop(), Messenger: messenger, DefaultFrom: smsFrom,
 		Account: sms.AccountSID(), StatusCallback: "http://127.0.0.1:9/v1/webhooks/sms/status", StaleAfter: 5 * time.Second})
@@ -159,6 +161,7 @@ func run(prefix, only, out string) error {
 	h := httptest.NewUnstartedServer(nil)
 	h.Start()
 	defer h.Close()
+	syncer.PublicBaseURL = h.URL
 	h.Config.Handler = api.Router(api.Deps{Store: st, Temporal: tc, Logger: zap.NewNop(), TaskQueue: queue, Drafting: d,
 		SMS: api.SMSConfig{AuthToken: sms.AuthToken(), PublicBaseURL: h.URL, DefaultFrom: smsFrom, Messenger: messenger, TestLimitPerHour: 5}})
 	sms.SetInboundURL(h.URL + "/v1/webhooks/sms/inbound")

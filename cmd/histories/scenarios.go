@@ -275,6 +275,68 @@ var scenarios = []scenario{
 		}
 		return []string{s.WorkflowID}, r.syncDone(s, store.SyncFailed)
 	}},
+	// Issue 12: the incremental path (webhook payloads) of AirtableSync.
+	{"incremental-apply", func(r *rec) ([]string, error) {
+		ids, wf, err := r.incrementalClient(30)
+		if err != nil {
+			return nil, err
+		}
+		since := time.Now()
+		if err := r.emu.UpdateRecords(r.base, "Leads", []airtableemu.Record{{ID: ids[1], Fields: map[string]any{airtableemu.FieldFirstName: "Changed"}}}); err != nil {
+			return nil, err
+		}
+		return []string{wf}, r.incrementalDone(since, wf, store.SyncCompleted)
+	}},
+	{"incremental-destroy", func(r *rec) ([]string, error) {
+		ids, wf, err := r.incrementalClient(30)
+		if err != nil {
+			return nil, err
+		}
+		since := time.Now()
+		if _, err := r.emu.DeleteRecords(r.base, "Leads", ids[:3]...); err != nil {
+			return nil, err
+		}
+		if err := r.incrementalDone(since, wf, store.SyncAwaitingDecision); err != nil {
+			return nil, err
+		}
+		var id string
+		if err := r.db.Pool.QueryRow(r.ctx, `SELECT id FROM sync_runs WHERE client_id = $1 AND staged_count > 0`, r.client).Scan(&id); err != nil {
+			return nil, err
+		}
+		if err := r.expect("POST", "/v1/syncs/"+id+"/reject-deletions", nil, nil, 200); err != nil {
+			return nil, err
+		}
+		s := syncRef{ID: id, WorkflowID: wf}
+		if err := r.waitSync(id, store.SyncCompleted); err != nil {
+			return nil, err
+		}
+		return r.withReview(s), r.waitClosed(workflows.ReviewWorkflowID(id))
+	}},
+	{"incremental-fallback", func(r *rec) ([]string, error) {
+		ids, wf, err := r.incrementalClient(30)
+		if err != nil {
+			return nil, err
+		}
+		hook, err := r.st.GetAirtableWebhook(r.ctx, r.client)
+		if err != nil {
+			return nil, err
+		}
+		since := time.Now()
+		if err := r.emu.DropNotifications(r.base, hook.WebhookID, 1); err != nil {
+			return nil, err
+		}
+		if err := r.emu.UpdateRecords(r.base, "Leads", []airtableemu.Record{{ID: ids[1], Fields: map[string]any{airtableemu.FieldFirstName: "Lost"}}}); err != nil {
+			return nil, err
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := r.emu.ExpireWebhookCursor(r.base, hook.WebhookID); err != nil {
+			return nil, err
+		}
+		if err := r.emu.UpdateRecords(r.base, "Leads", []airtableemu.Record{{ID: ids[2], Fields: map[string]any{airtableemu.FieldFirstName: "After"}}}); err != nil {
+			return nil, err
+		}
+		return []string{wf}, r.incrementalDone(since, wf, store.SyncCompleted)
+	}},
 	{"sync-webhook-rerun", func(r *rec) ([]string, error) {
 		if _, err := r.airtableBase(300); err != nil {
 			return nil, err
@@ -540,4 +602,38 @@ func (r *rec) webhook() error {
 
 func startOpts(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id, TaskQueue: "histories"}
+}
+
+// incrementalClient gives the scenario's client a base of n leads, imported,
+// and a registered webhook (whose first full listing has ended).
+func (r *rec) incrementalClient(n int) ([]string, string, error) {
+	ids, err := r.airtableBase(n)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := syncstart.RegisterWebhook(r.ctx, r.tc, "histories", r.client.String())
+	if err != nil {
+		return nil, "", err
+	}
+	_ = r.tc.ScheduleClient().GetHandle(r.ctx, workflows.WebhookScheduleID(r.client.String())).Delete(r.ctx)
+	wf := workflows.SyncWorkflowID(r.client.String())
+	if err := r.syncDone(syncRef{ID: res.SyncID, WorkflowID: wf}, store.SyncCompleted); err != nil {
+		return nil, "", err
+	}
+	return ids, wf, nil
+}
+
+// incrementalDone waits for a run started since then to reach the phase
+// (with every run of the client finished but a review) and the workflow to end.
+func (r *rec) incrementalDone(since time.Time, wf, phase string) error {
+	if err := waitFor("incremental run "+phase, func() (bool, error) {
+		var ok bool
+		err := r.db.Pool.QueryRow(r.ctx, `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE client_id = $1 AND started_at >= $2 AND mode = 'incremental' AND phase = $3)
+			AND NOT EXISTS (SELECT 1 FROM sync_runs WHERE client_id = $1 AND finished_at IS NULL AND phase NOT IN ('awaiting_decision'))`,
+			r.client, since, phase).Scan(&ok)
+		return ok, err
+	}); err != nil {
+		return err
+	}
+	return r.waitClosed(wf)
 }

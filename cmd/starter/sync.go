@@ -139,7 +139,44 @@ func syncCmd() *cobra.Command {
 	schedule.Flags().DurationVar(&every, "every", time.Hour, "interval (0 removes the schedule)")
 	schedule.Flags().BoolVar(&now, "now", false, "also trigger one sync right away")
 
-	cmd.AddCommand(start, decide("approve", workflows.UpdateApproveDeletions), decide("reject", workflows.UpdateRejectDeletions), schedule)
+	cmd.AddCommand(start, decide("approve", workflows.UpdateApproveDeletions), decide("reject", workflows.UpdateRejectDeletions), schedule, webhookCmd())
+	return cmd
+}
+
+// webhookCmd: `starter sync webhook register --client-id X` registers (or
+// refreshes, or re-creates) the client's Airtable webhook for the
+// incremental sync and its daily refresh Schedule.
+func webhookCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "webhook", Short: "The client's Airtable webhook (incremental sync)"}
+	var clientID string
+	register := &cobra.Command{
+		Use: "register", Short: "Register, refresh or re-create the client's Airtable webhook, and schedule its daily refresh",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := uuid.Parse(clientID); err != nil {
+				return fmt.Errorf("--client-id must be a UUID")
+			}
+			tc, cfg, err := dialTemporal()
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			res, err := syncstart.RegisterWebhook(cmd.Context(), tc, cfg.TaskQueue, clientID)
+			if err != nil {
+				return err
+			}
+			switch {
+			case res.Created:
+				fmt.Printf("webhook %s created (%s), expires %s; full listing %s covers the time before it\n", res.WebhookID, res.Reason,
+					res.ExpiresAt.Format(time.RFC3339), res.SyncID)
+			default:
+				fmt.Printf("webhook %s refreshed, expires %s\n", res.WebhookID, res.ExpiresAt.Format(time.RFC3339))
+			}
+			fmt.Printf("refresh schedule %s: every %s\n", workflows.WebhookScheduleID(clientID), syncstart.WebhookRefreshEvery)
+			return nil
+		},
+	}
+	register.Flags().StringVar(&clientID, "client-id", "", "client UUID (required)")
+	cmd.AddCommand(register)
 	return cmd
 }
 

@@ -92,7 +92,7 @@ func run() error {
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: log}, activities.WebhookSink{}}},
 		draft,
 		&activities.Sync{Store: st, Log: log, APIKey: cfg.AirtableAPIKey, BaseURL: cfg.AirtableBaseURL,
-			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty},
+			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty, PublicBaseURL: cfg.PublicBaseURL},
 	)
 	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue})
 	messenger := twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,

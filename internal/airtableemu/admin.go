@@ -8,6 +8,7 @@ import (
 
 // registerAdmin adds the admin routes listed in the package documentation.
 func (e *Emulator) registerAdmin(mux *http.ServeMux) {
+	e.registerWebhookAdmin(mux)
 	mux.HandleFunc("GET /_emulator/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})

@@ -27,6 +27,7 @@ func (e *Emulator) Handler() http.Handler {
 		mux.HandleFunc("PATCH /v0/{base}/{table}/{record}", e.handleUpdateOne)
 		mux.HandleFunc("PUT /v0/{base}/{table}/{record}", e.handleUpdateOne)
 		mux.HandleFunc("DELETE /v0/{base}/{table}/{record}", e.handleDeleteOne)
+		e.registerWebhookAPI(mux)
 		mux.HandleFunc("/v0/", func(w http.ResponseWriter, r *http.Request) {
 			e.stats.requests.Add(1)
 			writeError(w, errNotFound())
@@ -404,6 +405,8 @@ func (e *Emulator) create(b *base, tableName string, recs []writeRecord, typecas
 	}
 	wr := &written{}
 	created := now.UTC().Truncate(time.Millisecond)
+	var changes []recordChange
+	defer func() { e.emit(b, t, changes) }()
 	for _, v := range vals {
 		id := e.newID("rec")
 		for b.hasRecord(id) {
@@ -411,6 +414,7 @@ func (e *Emulator) create(b *base, tableName string, recs []writeRecord, typecas
 		}
 		rec := &record{id: id, created: created, vals: v}
 		t.insert(rec)
+		changes = append(changes, recordChange{rec: rec})
 		wr.recs = append(wr.recs, recView{rec.id, rec.created, rec.vals})
 		wr.created = append(wr.created, id)
 	}
@@ -551,6 +555,8 @@ func (e *Emulator) update(b *base, tableName string, recs []writeRecord, typecas
 	}
 	wr := &written{upsert: merge != nil}
 	var nCreated, nUpdated int64
+	hookChanges := make([]recordChange, 0, len(changes))
+	defer func() { e.emit(b, t, hookChanges) }()
 	for _, c := range changes {
 		if c.rec == nil {
 			id := e.newID("rec")
@@ -561,7 +567,9 @@ func (e *Emulator) update(b *base, tableName string, recs []writeRecord, typecas
 			t.insert(c.rec)
 			wr.created = append(wr.created, id)
 			nCreated++
+			hookChanges = append(hookChanges, recordChange{rec: c.rec})
 		} else {
+			hookChanges = append(hookChanges, recordChange{rec: c.rec, old: c.rec.vals})
 			c.rec.vals = c.vals
 			wr.updated = append(wr.updated, c.rec.id)
 			nUpdated++
@@ -671,7 +679,10 @@ func (e *Emulator) deleteRecords(b *base, tableName string, ids []string) ([]del
 		}
 	}
 	out := make([]deletedRecord, len(ids))
+	changes := make([]recordChange, 0, len(ids))
+	defer func() { e.emit(b, t, changes) }()
 	for i, id := range ids {
+		changes = append(changes, recordChange{rec: t.index[id], deleted: true})
 		t.remove(id)
 		out[i] = deletedRecord{ID: id, Deleted: true}
 	}

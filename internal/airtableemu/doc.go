@@ -53,4 +53,33 @@
 //	POST   /_emulator/bases/{base}/offsets/expire → {"expired"}
 //	POST   /_emulator/offsets/expire              every base → {"expired"}
 //	POST   /_emulator/bases/{base}/penalty        {"duration"?} rate-limit the base now
+//	PATCH  /_emulator/bases/{base}/tables/{table}/records   {"records":[{id,fields}]} change records (one transaction)
+//	GET    /_emulator/bases/{base}/webhooks       {"webhooks":[WebhookInfo]}
+//	POST   /_emulator/bases/{base}/webhooks/{id}/drop-notifications  {"count"?} drop the next notification(s)
+//	POST   /_emulator/bases/{base}/webhooks/{id}/expire-cursor       forget every payload so far
+//	POST   /_emulator/bases/{base}/webhooks/{id}/disable             isHookEnabled=false
+//	POST   /_emulator/bases/{base}/webhooks/{id}/expire              reach the expiration time now
+//
+// # Webhooks
+//
+// POST /v0/bases/{base}/webhooks (notificationUrl, specification.options
+// filters dataTypes ["tableData"], recordChangeScope tbl…, includes
+// includeCellValuesInFieldIds "all") answers {id, macSecretBase64,
+// expirationTime} (7 days); GET lists them (isHookEnabled,
+// cursorForNextPayload, expirationTime, lastNotificationResult); POST
+// …/{id}/refresh extends the life by 7 days; DELETE removes one; GET
+// …/{id}/payloads?cursor=N&limit=L (50 at most) answers {payloads, cursor,
+// mightHaveMore, payloadFormat}. Every write (Web API, Go methods, admin
+// API) is one transaction and one payload per live webhook covering the
+// table: createdRecordsById (every cell by field id), changedRecordsById
+// (current = the changed cells, a cleared one as null; previous; unchanged =
+// the other cells when includeCellValuesInFieldIds is "all"),
+// destroyedRecordIds. After a change the emulator POSTs, 20 ms later and
+// coalescing what came meanwhile, {"base":{"id"},"webhook":{"id"},"timestamp"}
+// to notificationUrl with X-Airtable-Content-MAC: hmac-sha256=<hex of
+// HMAC-SHA256(secret, body)>. Payload requests count and are rate limited
+// like every API request. An unknown webhook is 404 NOT_FOUND; a cursor
+// before the oldest retained payload (after expire-cursor) is 422
+// INVALID_CURSOR. A disabled or expired webhook records no payloads and
+// sends no notifications.
 package airtableemu

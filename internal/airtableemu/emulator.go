@@ -407,10 +407,18 @@ func (e *Emulator) SeedRecords(baseID, tableName string, recs []Record) ([]strin
 	}
 	ids := make([]string, len(built))
 	t.recs = slices.Grow(t.recs, len(built))
+	var changes []recordChange
+	if len(b.hooks) > 0 {
+		changes = make([]recordChange, 0, len(built))
+	}
 	for i, r := range built {
 		t.insert(r)
 		ids[i] = r.id
+		if changes != nil {
+			changes = append(changes, recordChange{rec: r})
+		}
 	}
+	e.emit(b, t, changes)
 	return ids, nil
 }
 
@@ -429,20 +437,29 @@ func (e *Emulator) DeleteRecords(baseID, tableName string, ids ...string) (int, 
 	}
 	if len(ids) == 0 {
 		n := t.live
+		var changes []recordChange
 		for _, r := range t.recs {
+			if !r.deleted && len(b.hooks) > 0 {
+				changes = append(changes, recordChange{rec: r, deleted: true})
+			}
 			r.deleted = true
 		}
+		e.emit(b, t, changes)
 		t.recs = nil
 		t.index = map[string]*record{}
 		t.live, t.tombstones = 0, 0
 		return n, nil
 	}
 	n := 0
+	var changes []recordChange
 	for _, id := range ids {
+		r := t.index[id]
 		if t.remove(id) {
 			n++
+			changes = append(changes, recordChange{rec: r, deleted: true})
 		}
 	}
+	e.emit(b, t, changes)
 	return n, nil
 }
 
@@ -500,6 +517,9 @@ type base struct {
 	faults    Faults
 	lim       limiter
 	stats     counters
+	// hooks are the base's webhooks; txn numbers its transactions.
+	hooks []*webhook
+	txn   int
 }
 
 func (b *base) addTable(e *Emulator, ts TableSpec) error {

@@ -51,6 +51,15 @@ type SyncRun struct {
 	Error            string     `json:"error" db:"error"`
 	StartedAt        time.Time  `json:"started_at" db:"started_at"`
 	FinishedAt       *time.Time `json:"finished_at" db:"finished_at"`
+	// Mode: full (a listing) or incremental (webhook payloads, issue 12).
+	Mode string `json:"mode" db:"mode"`
+	// Payloads an incremental run applied; FallbackReason why it listed
+	// the whole table instead.
+	Payloads       int    `json:"payloads" db:"payloads"`
+	FallbackReason string `json:"fallback_reason" db:"fallback_reason"`
+	// MissedChanges: for a full listing, the leads whose values it changed
+	// (changes the incremental path had not brought; should be 0).
+	MissedChanges *int `json:"missed_changes" db:"missed_changes"`
 }
 
 // DecisionWorkflow is the workflow that takes the run's decision.
@@ -63,7 +72,7 @@ func (r SyncRun) DecisionWorkflow() string {
 
 const syncCols = `id, client_id, workflow_id, phase, pages, listed, created_count, updated_count, unchanged_count, invalid_count,
 	staged_count, deleted_count, restored_count, written_back, writeback_error, review_workflow_id, decision, decided_by, decided_at,
-	error, started_at, finished_at`
+	error, started_at, finished_at, mode, payloads, fallback_reason, missed_changes`
 
 // SetReviewWorkflow records the DeletionReview that holds the run's
 // decision; from then on the run awaits it.
@@ -194,21 +203,24 @@ func (s *Store) UpsertLeadPage(ctx context.Context, syncID, clientID uuid.UUID, 
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if len(recs) > 0 {
-			_, err := tx.Exec(ctx, upsertLeadsSQL, clientID, syncID, payload)
-			if err != nil {
-				return fmt.Errorf("upsert leads: %w", err)
-			}
+	return s.InTx(ctx, func(tx pgx.Tx) error { return upsertPageTx(ctx, tx, syncID, clientID, payload, len(recs), invalid) })
+}
+
+// upsertPageTx is UpsertLeadPage's work inside the caller's transaction.
+func upsertPageTx(ctx context.Context, tx pgx.Tx, syncID, clientID uuid.UUID, payload []byte, n int, invalid []InvalidRecord) error {
+	if n > 0 {
+		_, err := tx.Exec(ctx, upsertLeadsSQL, clientID, syncID, payload)
+		if err != nil {
+			return fmt.Errorf("upsert leads: %w", err)
 		}
-		for _, inv := range invalid {
-			if _, err := tx.Exec(ctx, `INSERT INTO sync_invalid (sync_id, record_id, reason) VALUES ($1, $2, $3)
-				ON CONFLICT (sync_id, record_id) DO UPDATE SET reason = EXCLUDED.reason`, syncID, inv.RecordID, inv.Reason); err != nil {
-				return fmt.Errorf("note invalid record: %w", err)
-			}
+	}
+	for _, inv := range invalid {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_invalid (sync_id, record_id, reason) VALUES ($1, $2, $3)
+			ON CONFLICT (sync_id, record_id) DO UPDATE SET reason = EXCLUDED.reason`, syncID, inv.RecordID, inv.Reason); err != nil {
+			return fmt.Errorf("note invalid record: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // upsertLeadsSQL: $1 client, $2 sync, $3 the page as JSON. See UpsertLeadPage.
@@ -515,6 +527,11 @@ type SyncUpdate struct {
 	// WrittenBack and WriteBackError: see SyncRun.
 	WrittenBack    int
 	WriteBackError string
+	// Mode ("" keeps it), Payloads, FallbackReason ("" keeps it), Missed (nil keeps it): see SyncRun.
+	Mode           string
+	Payloads       int
+	FallbackReason string
+	Missed         *int
 }
 
 // UpdateSyncRun writes phase, pages, counts and error.
@@ -529,9 +546,11 @@ func (s *Store) UpdateSyncRun(ctx context.Context, syncID uuid.UUID, u SyncUpdat
 		updated_count = CASE WHEN $5 THEN $8 ELSE updated_count END, unchanged_count = CASE WHEN $5 THEN $9 ELSE unchanged_count END,
 		invalid_count = CASE WHEN $5 THEN $10 ELSE invalid_count END,
 		finished_at = CASE WHEN $11 THEN now() ELSE finished_at END,
-		written_back = GREATEST(written_back, $12), writeback_error = $13 WHERE id = $1`,
+		written_back = GREATEST(written_back, $12), writeback_error = $13,
+		mode = COALESCE(NULLIF($14, ''), mode), payloads = GREATEST(payloads, $15),
+		fallback_reason = COALESCE(NULLIF($16, ''), fallback_reason), missed_changes = COALESCE($17, missed_changes) WHERE id = $1`,
 		syncID, u.Phase, u.Pages, u.Error, hasCounts, c.Listed, c.Created, c.Updated, c.Unchanged, c.Invalid, u.Finished,
-		u.WrittenBack, u.WriteBackError)
+		u.WrittenBack, u.WriteBackError, u.Mode, u.Payloads, u.FallbackReason, u.Missed)
 	return err
 }
 

@@ -74,17 +74,34 @@ func Start(ctx context.Context, st *store.Store, tc client.Client, taskQueue str
 // conflicts and a signal that finds the sync just ended). It answers which
 // sync will read the caller's changes.
 func Request(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (workflows.SyncRequestResult, error) {
+	return request(ctx, st, tc, taskQueue, clientID, actor, requestID, false)
+}
+
+// RequestIncremental is Request for an Airtable webhook notification: the
+// sync it starts applies the webhook's payloads after the stored cursor
+// (falling back to a full listing when they cannot tell the whole story);
+// under the same per-client workflow ID, so it never overlaps a listing: a
+// notification while a sync runs queues an (incremental) re-run on it.
+func RequestIncremental(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string) (workflows.SyncRequestResult, error) {
+	return request(ctx, st, tc, taskQueue, clientID, actor, requestID, true)
+}
+
+func request(ctx context.Context, st *store.Store, tc client.Client, taskQueue string, clientID uuid.UUID, actor, requestID string, incremental bool) (workflows.SyncRequestResult, error) {
 	cl, syncID, err := newRun(ctx, st, clientID, actor, requestID)
 	if err != nil {
 		return workflows.SyncRequestResult{}, err
 	}
+	in := syncInput(cl, syncID)
+	if incremental {
+		in.Mode = workflows.ModeIncremental
+	}
 	op := tc.NewWithStartWorkflowOperation(startOptions(cl, taskQueue, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING),
-		workflows.AirtableSync, syncInput(cl, syncID))
+		workflows.AirtableSync, in)
 	var res workflows.SyncRequestResult
 	handle, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateRequestSync, WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args: []any{workflows.SyncRequest{SyncID: syncID.String(), Actor: actor, RequestID: requestID}}},
+			Args: []any{workflows.SyncRequest{SyncID: syncID.String(), Actor: actor, RequestID: requestID, Incremental: incremental}}},
 	})
 	if err == nil {
 		err = handle.Get(ctx, &res)

@@ -1,0 +1,52 @@
+package syncstart
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/nurture-sms/nurture/workflows"
+)
+
+// WebhookRefreshEvery is how often the Schedule refreshes a client's
+// webhook (Airtable's expire after 7 days).
+const WebhookRefreshEvery = 24 * time.Hour
+
+// RegisterWebhook registers (or refreshes, or re-creates) the client's
+// Airtable webhook now, waiting for the answer, and creates (or replaces)
+// the Schedule that refreshes it every day. A new webhook also starts a
+// full listing (WebhookResult.SyncID).
+func RegisterWebhook(ctx context.Context, tc client.Client, taskQueue, clientID string) (workflows.WebhookResult, error) {
+	var res workflows.WebhookResult
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WebhookWorkflowID(clientID), TaskQueue: taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "Airtable webhook for client " + clientID,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.ClientIDKey.ValueSet(clientID)),
+	}, workflows.EnsureAirtableWebhook, clientID)
+	if err != nil {
+		return res, fmt.Errorf("start webhook registration: %w", err)
+	}
+	if err := run.Get(ctx, &res); err != nil {
+		return res, fmt.Errorf("register webhook: %w", err)
+	}
+	id := workflows.WebhookScheduleID(clientID)
+	_ = tc.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+	_, err = tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      id,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: WebhookRefreshEvery}}},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID: workflows.WebhookWorkflowID(clientID), Workflow: workflows.EnsureAirtableWebhook, Args: []any{clientID}, TaskQueue: taskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.ClientIDKey.ValueSet(clientID)),
+		},
+	})
+	if err != nil {
+		return res, fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	return res, nil
+}
