@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,8 +37,8 @@ func closedURL(t *testing.T) string {
 }
 
 // newLLMAPI is the API drafting with model "fake-model" at llmURL (an
-// OpenAI-compatible base, …/v1) through its own worker, whose Draft
-// activity calls that URL; /readyz checks llmURL and airtableURL (…/v0).
+// OpenAI-compatible base, …/v1) through its own workers (the workflow
+// queue, and workflows.LLMTaskQueue whose Draft activity calls that URL); /readyz checks llmURL and airtableURL (…/v0).
 func newLLMAPI(t *testing.T, llmURL, airtableURL string, total time.Duration) string {
 	t.Helper()
 	cfg := llm.Config{Kind: llm.KindOpenAI, APIKey: "test-key", BaseURL: llmURL, HTTPClient: &http.Client{Timeout: 5 * time.Second}}
@@ -55,6 +56,15 @@ func newLLMAPI(t *testing.T, llmURL, airtableURL string, total time.Duration) st
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+	// The model calls run on their own queue (as in cmd/worker); this
+	// worker polls it until the test ends (the console's tests are not
+	// parallel, so no other test's drafts reach this provider).
+	lw := worker.New(testTemporal, workflows.LLMTaskQueue, worker.Options{})
+	workflows.RegisterLLM(lw, &activities.Draft{Store: testStore, Provider: provider})
+	if err := lw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lw.Stop)
 	check, err := api.LLMCheck(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +119,9 @@ func TestConsoleDegradedLLMAndAirtable(t *testing.T) {
 // says it timed out and offers a retry, and the retry is answered by the
 // model and fills the step.
 func TestConsoleDraftRetryAfterTimeout(t *testing.T) {
-	const drafted = "Hi there, are you still thinking about a consultation? Reply YES and we will find a time that suits you."
+	// A reply llm.CheckOutput accepts: the placeholder, the exact booking
+	// link, one opt-out line, no other URL.
+	const drafted = "Hi {{first_name}}, still thinking about a consultation? Pick a time that suits you: https://calendly.com/acme Reply STOP to opt out"
 	var chats atomic.Int32
 	fakeLLM := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -124,22 +136,36 @@ func TestConsoleDraftRetryAfterTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(fakeLLM.Close)
-	apiURL := newLLMAPI(t, fakeLLM.URL+"/v1", closedURL(t)+"/v0", 2*time.Second)
+	apiURL := newLLMAPI(t, fakeLLM.URL+"/v1", closedURL(t)+"/v0", 8*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("model calls: %d", chats.Load())
+		}
+	})
 
 	// Between the browser and the API: the first draft request never
 	// reaches the API; it is held until the browser aborts it.
 	target, _ := url.Parse(apiURL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	var generates, held atomic.Int32
+	var generates, held, aborted atomic.Int32
+	release := make(chan struct{})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/messages/generate" && generates.Add(1) == 1 {
 			held.Add(1)
-			<-r.Context().Done()
+			// net/http notices the client going away (and cancels the
+			// request's context) only once the body has been read.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-r.Context().Done():
+				aborted.Add(1)
+			case <-release: // the test ended first: let front.Close finish
+			}
 			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
+	t.Cleanup(func() { close(release) }) // runs before front.Close
 
 	tn := newTenant(t, "retry")
 	b := newBrowser(t, front.URL)
@@ -147,10 +173,11 @@ func TestConsoleDraftRetryAfterTimeout(t *testing.T) {
 	b.goTo("#/campaigns/new")
 	b.do(chromedp.SendKeys(chromedp.CSS("#c-name"), "Retry "+uuid.NewString()[:6]),
 		chromedp.SendKeys(chromedp.CSS("#c-booking"), "https://calendly.com/acme"),
+		chromedp.SendKeys(chromedp.CSS("#ai-audience"), "dental patients who attended the webinar"),
 		chromedp.SendKeys(chromedp.CSS("#step-0-goal"), "book a consultation"),
 		chromedp.Click(chromedp.CSS("#step-0-draft")))
 	b.waitFor("drafting", `document.querySelector('#step-0-ai').innerText.includes('Drafting')`)
-	// draft_timeout_seconds is 2 s + 8 s here.
+	// draft_timeout_seconds is 8 s + 8 s here.
 	b.waitFor("timed out, retry offered", `document.querySelector('#step-0-ai').dataset.failed === 'timeout'`, 30*time.Second)
 	if msg := b.text("#step-0-ai"); !strings.Contains(msg, "timed out — retry") {
 		t.Fatalf("timeout message %q", msg)
@@ -163,6 +190,12 @@ func TestConsoleDraftRetryAfterTimeout(t *testing.T) {
 	}
 	if chats.Load() != 0 || held.Load() != 1 {
 		t.Fatalf("the lost request reached the model: chats=%d held=%d", chats.Load(), held.Load())
+	}
+	// The browser gave up on the held request (it aborted the fetch).
+	for deadline := time.Now().Add(10 * time.Second); aborted.Load() != 1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the browser did not abort the held draft request")
+		}
 	}
 
 	b.do(chromedp.Click(chromedp.CSS("#step-0-draft")))
