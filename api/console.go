@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -38,6 +40,11 @@ type meResponse struct {
 	CanWrite          bool       `json:"can_write"`
 	TemporalUIURL     string     `json:"temporal_ui_url"`
 	TemporalNamespace string     `json:"temporal_namespace"`
+	// DraftTimeoutSeconds is how long a console waits for POST
+	// /v1/messages/generate: a little longer than the API itself waits for
+	// the draft workflow (LLM_TOTAL_TIMEOUT + 3 s), after which it would
+	// have answered with the template.
+	DraftTimeoutSeconds int `json:"draft_timeout_seconds"`
 }
 
 func (h *handlers) me(c *gin.Context) {
@@ -46,7 +53,8 @@ func (h *handlers) me(c *gin.Context) {
 		return
 	}
 	p := principal(c)
-	out := meResponse{Role: p.Role, CanWrite: p.CanWrite(), TemporalUIURL: h.temporalUIURL, TemporalNamespace: h.temporalNamespace}
+	out := meResponse{Role: p.Role, CanWrite: p.CanWrite(), TemporalUIURL: h.temporalUIURL, TemporalNamespace: h.temporalNamespace,
+		DraftTimeoutSeconds: int(math.Ceil((h.drafting.TotalTimeout + 3*time.Second + 5*time.Second).Seconds()))}
 	if p.TokenID == uuid.Nil {
 		out.TokenName = "BOOTSTRAP_TOKEN" // the environment's token has no row
 	} else {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -38,6 +39,12 @@ type Deps struct {
 	// Empty: DefaultTemporalUIURL and "default".
 	TemporalUIURL     string
 	TemporalNamespace string
+	// LLMCheck and AirtableCheck are the optional dependencies /readyz
+	// reports (LLMCheck, AirtableCheck build them); nil: "not configured".
+	// Their results are cached for CheckTTL (zero: DefaultCheckTTL).
+	LLMCheck      DependencyCheck
+	AirtableCheck DependencyCheck
+	CheckTTL      time.Duration
 }
 
 type handlers struct {
@@ -52,6 +59,8 @@ type handlers struct {
 
 	temporalUIURL     string
 	temporalNamespace string
+
+	llmCheck, airtableCheck *cachedCheck
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -68,6 +77,8 @@ func Router(d Deps) *gin.Engine {
 		bootstrapToken: d.BootstrapToken, metrics: newHTTPMetrics(reg),
 	}
 	h.drafting = d.Drafting
+	h.llmCheck = newCachedCheck(d.LLMCheck, d.CheckTTL, DefaultCheckTimeout)
+	h.airtableCheck = newCachedCheck(d.AirtableCheck, d.CheckTTL, DefaultCheckTimeout)
 	h.sms = d.SMS
 	h.temporalUIURL, h.temporalNamespace = strings.TrimRight(d.TemporalUIURL, "/"), d.TemporalNamespace
 	if h.temporalUIURL == "" {
@@ -161,9 +172,18 @@ func Router(d Deps) *gin.Engine {
 	return r
 }
 
+// readyz is 503 when this instance cannot serve (Postgres or Temporal
+// unreachable). The optional dependencies (the LLM, Airtable) never make it
+// fail: when one is not ok the answer is 200 with status "degraded", and
+// the console names it in its banner.
 func (h *handlers) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
+	var llmStatus, airtableStatus string
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); llmStatus = h.llmCheck.status(ctx) }()
+	go func() { defer wg.Done(); airtableStatus = h.airtableCheck.status(ctx) }()
 	checks := gin.H{"postgres": "ok", "temporal": "ok"}
 	ready := true
 	if err := h.store.Pool.Ping(ctx); err != nil {
@@ -177,11 +197,19 @@ func (h *handlers) readyz(c *gin.Context) {
 		checks["temporal"] = "unreachable"
 		ready = false
 	}
+	wg.Wait()
+	checks["llm"], checks["airtable"] = llmStatus, airtableStatus
 	if !ready {
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, envelope{Error: envelopeBody{
 			Code: CodeUnavailable, Message: "not ready", Details: checks, RequestID: requestID(c),
 		}})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	status := "ready"
+	for _, v := range []string{llmStatus, airtableStatus} {
+		if v != CheckOK && v != CheckNotConfigured {
+			status = "degraded"
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": status, "checks": checks})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nurture-sms/nurture/api"
 	"github.com/nurture-sms/nurture/internal/config"
 	"github.com/nurture-sms/nurture/internal/db"
+	"github.com/nurture-sms/nurture/internal/llm"
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
@@ -64,12 +65,22 @@ func run() error {
 	}
 	defer tc.Close()
 
+	// The optional dependencies /readyz reports as degraded, never as not
+	// ready: the LLM the worker drafts with, the Airtable API it syncs from.
+	llmCheck, err := api.LLMCheck(llm.Config{Kind: cfg.LLMProvider, APIKey: cfg.LLMAPIKey, BaseURL: cfg.LLMBaseURL,
+		APIVersion: cfg.LLMAPIVersion, HTTPClient: &http.Client{Timeout: api.DefaultCheckTimeout}})
+	if err != nil {
+		return fmt.Errorf("LLM config: %w", err)
+	}
+	airtableCheck := api.AirtableCheck(cfg.AirtableBaseURL, cfg.AirtableAPIKey, nil)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	router := api.Router(api.Deps{
 		Store: store.New(pool), Temporal: tc, Logger: log, TaskQueue: cfg.TaskQueue,
 		BootstrapToken: cfg.BootstrapToken, Registry: reg, Drafting: drafting(cfg),
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: opts.Namespace,
+		LLMCheck: llmCheck, AirtableCheck: airtableCheck,
 		SMS: api.SMSConfig{AuthToken: cfg.TwilioAuthToken, PublicBaseURL: cfg.PublicBaseURL, DefaultFrom: cfg.SMSFrom,
 			TestLimitPerHour: cfg.SMSTestLimitPerHour,
 			Messenger: twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,

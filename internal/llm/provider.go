@@ -95,10 +95,21 @@ var (
 // {BaseURL}/openai/deployments/{model}/chat/completions?api-version=... with
 // an api-key header.
 func NewProvider(c Config) (Provider, error) {
+	cfg, ok, err := clientConfig(c)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &chatProvider{name: strings.ToLower(strings.TrimSpace(c.Kind)), client: openai.NewClientWithConfig(cfg)}, nil
+}
+
+// clientConfig is the go-openai configuration c describes; ok is false when
+// no provider is configured.
+func clientConfig(c Config) (openai.ClientConfig, bool, error) {
+	var cfg openai.ClientConfig
 	kind := strings.ToLower(strings.TrimSpace(c.Kind))
 	key := strings.TrimSpace(c.APIKey)
 	if kind == "" || key == "" {
-		return nil, nil
+		return cfg, false, nil
 	}
 	base := strings.TrimRight(strings.TrimSpace(c.BaseURL), "/")
 	hc := c.HTTPClient
@@ -106,23 +117,22 @@ func NewProvider(c Config) (Provider, error) {
 		hc = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
 
-	var cfg openai.ClientConfig
 	switch kind {
 	case KindOpenAI:
 		if base == "" {
 			base = DefaultOpenAIBaseURL
 		}
 		if err := checkBaseURL(base); err != nil {
-			return nil, err
+			return cfg, false, err
 		}
 		cfg = openai.DefaultConfig(key)
 		cfg.BaseURL = base
 	case KindAzure:
 		if base == "" {
-			return nil, fmt.Errorf("%w: azure needs BaseURL (the resource endpoint)", ErrConfig)
+			return cfg, false, fmt.Errorf("%w: azure needs BaseURL (the resource endpoint)", ErrConfig)
 		}
 		if err := checkBaseURL(base); err != nil {
-			return nil, err
+			return cfg, false, err
 		}
 		cfg = openai.DefaultAzureConfig(key, base)
 		cfg.APIVersion = strings.TrimSpace(c.APIVersion)
@@ -131,10 +141,10 @@ func NewProvider(c Config) (Provider, error) {
 		}
 		cfg.AzureModelMapperFunc = func(model string) string { return model }
 	default:
-		return nil, fmt.Errorf("%w: unknown kind %q (want %q, %q or empty)", ErrConfig, c.Kind, KindOpenAI, KindAzure)
+		return cfg, false, fmt.Errorf("%w: unknown kind %q (want %q, %q or empty)", ErrConfig, c.Kind, KindOpenAI, KindAzure)
 	}
 	cfg.HTTPClient = hc
-	return &chatProvider{name: kind, client: openai.NewClientWithConfig(cfg)}, nil
+	return cfg, true, nil
 }
 
 func checkBaseURL(base string) error {

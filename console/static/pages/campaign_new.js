@@ -1,7 +1,7 @@
 // New campaign: audience with a debounced live count, steps with the
 // server's analysis and AI drafts, schedule in the client's zone, one
 // Idempotency-Key per form instance, server errors next to their fields.
-import { api } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { h, clear, field, showFieldError, clearFieldErrors, errorText, debounce, uid } from '../ui.js';
 import { state, isSuper, guardLeave, clientTimezone } from '../app.js';
 
@@ -226,18 +226,26 @@ export async function form(main) {
         target_audience: aiAudience.value.trim() || (tags.tags.length ? `leads tagged ${tags.tags.join(', ')}` : ''), tone: aiTone.value.trim() || undefined };
       if (isSuper() && state.clientId) req.client_id = state.clientId;
       try {
-        const r = await api('POST', '/v1/messages/generate', req, { timeout: 45000 });
+        // A little longer than the API waits before it answers with the
+        // template; past that the request is lost (network, proxy), and a
+        // retry is a new draft (the API has no idempotency key for drafts).
+        const waitS = (state.me && state.me.draft_timeout_seconds) || 100;
+        const r = await api('POST', '/v1/messages/generate', req, { timeout: waitS * 1000 });
         ta.value = r.message;
         markDirty();
         analyze();
         aiOut.textContent = r.is_template ? 'The template was used (no model answered in time).' : `Drafted by ${r.model_used}.`;
         aiOut.dataset.model = r.model_used;
+        delete aiOut.dataset.failed;
         aiBtn.textContent = 'Draft again';
       } catch (e) {
         const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+        const lost = !(e instanceof ApiError);
         const f = e.details && e.details.field;
         const msg = f && !String(e.message).startsWith(f) ? `${f} ${e.message}` : e.message;
-        aiOut.textContent = timedOut ? 'The draft timed out. Retry?' : `Draft refused: ${msg}`;
+        aiOut.textContent = timedOut ? 'The draft timed out — retry: the button asks for a new draft.'
+          : lost ? `The draft did not reach the server (${e.message}) — retry: the button asks for a new draft.` : `Draft refused: ${msg}`;
+        aiOut.dataset.failed = timedOut ? 'timeout' : lost ? 'network' : 'refused';
         // The refused input, next to its field: the step's goal, or the form's.
         if (f === 'campaign_name') showFieldError(formEl, 'name', msg);
         else if (f && !showFieldError(card, f, msg)) showFieldError(formEl, f, msg);
