@@ -15,6 +15,7 @@ func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.A
 	w.RegisterWorkflow(AirtableSync)
 	w.RegisterWorkflow(DeletionReview)
 	w.RegisterWorkflow(ScheduledSync)
+	w.RegisterWorkflow(TaskSync)
 	w.RegisterActivity(sync)
 	w.RegisterActivity(camp)
 	w.RegisterActivity(alerts)
