@@ -38,6 +38,9 @@ type Deps struct {
 	// Empty: DefaultTemporalUIURL and "default".
 	TemporalUIURL     string
 	TemporalNamespace string
+	// TaskSyncWindow is how long a task edit may wait before it is pushed
+	// to Airtable (0: workflows.DefaultTaskSyncWindow, 60 s).
+	TaskSyncWindow time.Duration
 }
 
 type handlers struct {
@@ -52,6 +55,7 @@ type handlers struct {
 
 	temporalUIURL     string
 	temporalNamespace string
+	taskSyncWindow    time.Duration
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -69,6 +73,7 @@ func Router(d Deps) *gin.Engine {
 	}
 	h.drafting = d.Drafting
 	h.sms = d.SMS
+	h.taskSyncWindow = d.TaskSyncWindow
 	h.temporalUIURL, h.temporalNamespace = strings.TrimRight(d.TemporalUIURL, "/"), d.TemporalNamespace
 	if h.temporalUIURL == "" {
 		h.temporalUIURL = DefaultTemporalUIURL
@@ -157,6 +162,11 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/syncs/:id/approve-deletions", requireWrite(), h.approveDeletions)
 	v1.POST("/syncs/:id/reject-deletions", requireWrite(), h.rejectDeletions)
 	v1.GET("/messages/usage", h.messageUsage)
+	v1.GET("/tasks", h.listTasks)
+	v1.POST("/tasks", requireWrite(), h.createTask)
+	v1.POST("/tasks/sync", requireWrite(), h.forceTaskSync)
+	v1.GET("/tasks/:id", h.getTask)
+	v1.PATCH("/tasks/:id", requireWrite(), h.updateTask)
 	return r
 }
 

@@ -69,7 +69,7 @@ func run() error {
 	router := api.Router(api.Deps{
 		Store: store.New(pool), Temporal: tc, Logger: log, TaskQueue: cfg.TaskQueue,
 		BootstrapToken: cfg.BootstrapToken, Registry: reg, Drafting: drafting(cfg),
-		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: opts.Namespace,
+		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: opts.Namespace, TaskSyncWindow: cfg.TaskSyncWindow,
 		SMS: api.SMSConfig{AuthToken: cfg.TwilioAuthToken, PublicBaseURL: cfg.PublicBaseURL, DefaultFrom: cfg.SMSFrom,
 			TestLimitPerHour: cfg.SMSTestLimitPerHour,
 			Messenger: twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
