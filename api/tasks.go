@@ -276,10 +276,16 @@ func readRaw(c *gin.Context) ([]byte, error) {
 // edit is committed (pending) whatever happens here: if Temporal cannot be
 // reached, the next edit, force sync or scheduled sync pushes it.
 func (h *handlers) nudgeTaskSync(c *gin.Context, clientID uuid.UUID) {
-	name := clientID.String()
-	if cfg, err := h.store.GetTaskSyncConfig(c.Request.Context(), clientID); err == nil {
-		name = cfg.ClientName
+	cfg, err := h.store.GetTaskSyncConfig(c.Request.Context(), clientID)
+	if err != nil {
+		h.log.Warn("task sync not signalled; the task stays pending", zap.String("client_id", clientID.String()), zap.Error(err),
+			zap.String("request_id", requestID(c)))
+		return
 	}
+	if cfg.BaseID == "" {
+		return // no Airtable base: the task stays pending until one is configured (force sync says so)
+	}
+	name := cfg.ClientName
 	if err := tasksync.Nudge(c.Request.Context(), h.temporal, h.taskQueue, clientID, name, workflows.SignalTaskEdited, h.taskSyncWindow); err != nil {
 		h.log.Warn("task sync not signalled; the task stays pending", zap.String("client_id", clientID.String()), zap.Error(err),
 			zap.String("request_id", requestID(c)))
