@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -43,20 +44,41 @@ func Nudge(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 	return nil
 }
 
-// Force runs a cycle of the client's task sync now (starting it if
-// needed) and answers its verdict.
+// Force runs a cycle of the client's task sync now and answers its
+// verdict: one update-with-start (WorkflowIDConflictPolicy USE_EXISTING),
+// so it starts the workflow when none runs and wakes nothing else (a
+// signal as well would leave a second wake-up behind). Every attempt
+// carries one Update ID.
 func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uuid.UUID, clientName, actor, requestID string, window time.Duration) (workflows.TaskSyncVerdict, error) {
 	var v workflows.TaskSyncVerdict
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = Nudge(ctx, tc, taskQueue, clientID, clientName, workflows.SignalTaskPull, window); err != nil {
-			return v, err
-		}
-		err = temporalx.Update(ctx, tc, workflows.TaskSyncWorkflowID(clientID.String()), workflows.UpdateForceTaskSync,
-			workflows.ForceTaskSyncRequest{Actor: actor, RequestID: requestID}, &v)
-		if !errors.Is(err, temporalx.ErrWorkflowGone) {
-			break // the workflow ended between the two calls: start it again
-		}
+	if tc == nil {
+		return v, errors.New("temporal client not configured")
 	}
-	return v, err
+	uctx, cancel := context.WithTimeout(ctx, temporalx.UpdateTimeout)
+	defer cancel()
+	opts := startOptions(taskQueue, clientID, clientName)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	updateID := uuid.NewString()
+	var err error
+	for attempt := 1; attempt <= 20; attempt++ {
+		op := tc.NewWithStartWorkflowOperation(opts, workflows.TaskSync, workflows.TaskSyncInput{ClientID: clientID.String(), Window: window})
+		var handle client.WorkflowUpdateHandle
+		handle, err = tc.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: op,
+			UpdateOptions: client.UpdateWorkflowOptions{UpdateID: updateID, UpdateName: workflows.UpdateForceTaskSync,
+				WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{workflows.ForceTaskSyncRequest{Actor: actor, RequestID: requestID}}},
+		})
+		if err == nil {
+			err = handle.Get(uctx, &v)
+		}
+		// The workflow's task failed as the Update arrived (it was ending): try again.
+		if !errors.As(err, new(*serviceerror.WorkflowNotReady)) || uctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+	}
+	if err != nil {
+		return v, fmt.Errorf("force task sync: %w", err)
+	}
+	return v, nil
 }
