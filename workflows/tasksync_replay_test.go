@@ -23,7 +23,7 @@ func TestTaskSyncReplayCatchesAnUnversionedChange(t *testing.T) {
 		}
 		return workflows.TaskSync(ctx, in)
 	}
-	for _, name := range []string{"v4-task-sync-push", "v4-task-sync-conflict", "v4-task-sync-force"} {
+	for _, name := range []string{"v5-task-sync-push", "v5-task-sync-conflict", "v5-task-sync-force"} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "TaskSync"})
 		logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
