@@ -91,6 +91,7 @@ type fuzzWorld struct {
 	placeholders         *strings.Replacer
 	campaignIDs, syncIDs []string
 	leadIDs, clientIDs   []string
+	taskIDs              []string
 	names                []string
 }
 
@@ -126,6 +127,12 @@ func newFuzzWorld(t testing.TB) *fuzzWorld {
 		w.campaignIDs = []string{w.campaign.String(), failed.String()}
 		w.syncIDs = []string{w.sync.String()}
 		w.leadIDs = []string{w.lead.String()}
+		var taskID uuid.UUID
+		if err := testDB.Pool.QueryRow(ctx, `INSERT INTO tasks (client_id, title, status) VALUES ($1, 'fuzz task', 'todo') RETURNING id`, tn.ID).
+			Scan(&taskID); err != nil {
+			t.Fatal(err)
+		}
+		w.taskIDs = []string{taskID.String()}
 		w.clientIDs = []string{tn.ID.String(), ot.ID.String()}
 		w.names = []string{"Spring", "Spring check-in", "Q1", "fuzz scheduled", "Acme", "Acme Dental", "x"}
 		w.router = api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.NewNop(), TaskQueue: "test"})
@@ -254,6 +261,8 @@ func (w *fuzzWorld) idFor(g *gen, name, path string) string {
 		pool = w.syncIDs
 	case strings.HasPrefix(path, "/v1/leads"):
 		pool = w.leadIDs
+	case strings.HasPrefix(path, "/v1/tasks"):
+		pool = w.taskIDs
 	default:
 		pool = slices.Concat(w.clientIDs, w.campaignIDs, w.syncIDs, w.leadIDs)
 	}

@@ -45,6 +45,9 @@ type Deps struct {
 	LLMCheck      DependencyCheck
 	AirtableCheck DependencyCheck
 	CheckTTL      time.Duration
+	// TaskSyncWindow is how long a task edit may wait before it is pushed
+	// to Airtable (0: workflows.DefaultTaskSyncWindow, 60 s).
+	TaskSyncWindow time.Duration
 }
 
 type handlers struct {
@@ -61,6 +64,7 @@ type handlers struct {
 	temporalNamespace string
 
 	llmCheck, airtableCheck *cachedCheck
+	taskSyncWindow    time.Duration
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -80,6 +84,7 @@ func Router(d Deps) *gin.Engine {
 	h.llmCheck = newCachedCheck(d.LLMCheck, d.CheckTTL, DefaultCheckTimeout)
 	h.airtableCheck = newCachedCheck(d.AirtableCheck, d.CheckTTL, DefaultCheckTimeout)
 	h.sms = d.SMS
+	h.taskSyncWindow = d.TaskSyncWindow
 	h.temporalUIURL, h.temporalNamespace = strings.TrimRight(d.TemporalUIURL, "/"), d.TemporalNamespace
 	if h.temporalUIURL == "" {
 		h.temporalUIURL = DefaultTemporalUIURL
@@ -169,6 +174,11 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/syncs/:id/approve-deletions", requireWrite(), h.approveDeletions)
 	v1.POST("/syncs/:id/reject-deletions", requireWrite(), h.rejectDeletions)
 	v1.GET("/messages/usage", h.messageUsage)
+	v1.GET("/tasks", h.listTasks)
+	v1.POST("/tasks", requireWrite(), h.createTask)
+	v1.POST("/tasks/sync", requireWrite(), h.forceTaskSync)
+	v1.GET("/tasks/:id", h.getTask)
+	v1.PATCH("/tasks/:id", requireWrite(), h.updateTask)
 	return r
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/nurture-sms/nurture/activities"
 )
 
 // Retry policies, in one place. Every activity's failures come in two
@@ -56,6 +58,13 @@ var (
 	// alertRetry: alert sinks (log, signed webhook): 10 attempts over
 	// about 8 minutes; an undeliverable alert is logged and never blocks.
 	alertRetry = &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10}
+	// taskAirtableRetry: the task sync's pull and push (Airtable): 5
+	// attempts; 4xx and a broken configuration are not retried. A failed
+	// cycle is reported in its verdict and the next cycle tries again.
+	taskAirtableRetry = airtableRetry(5, activities.ErrTypeAirtableRejected, activities.ErrTypeTaskConfig)
+	// taskStatusRetry: the task sync's status read (Postgres), bounded:
+	// 10 attempts within the local activity's 10 minutes.
+	taskStatusRetry = &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumInterval: 10 * time.Second, MaximumAttempts: 10}
 )
 
 // summarized names the next activity for the Temporal UI's timeline

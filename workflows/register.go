@@ -16,6 +16,7 @@ func Register(w worker.Registry, camp *activities.Campaign, alerts *activities.A
 	w.RegisterWorkflow(DeletionReview)
 	w.RegisterWorkflow(ScheduledSync)
 	w.RegisterWorkflow(EnsureAirtableWebhook)
+	w.RegisterWorkflow(TaskSync)
 	w.RegisterActivity(sync)
 	w.RegisterActivity(camp)
 	w.RegisterActivity(alerts)

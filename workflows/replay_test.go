@@ -40,6 +40,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(workflows.DeletionReview)
 			r.RegisterWorkflow(workflows.ScheduledSync)
 			r.RegisterWorkflow(workflows.DraftMessage)
+			r.RegisterWorkflow(workflows.TaskSync)
 			logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
@@ -47,7 +48,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 	}
 	// Every workflow type has histories to replay.
-	for _, k := range []string{"campaign", "sync", "scheduled", "draft"} {
+	for _, k := range []string{"campaign", "sync", "scheduled", "draft", "task"} {
 		if kinds[k] == 0 {
 			t.Errorf("no recorded history of a %s workflow", k)
 		}

@@ -81,6 +81,7 @@ func run() error {
 		BootstrapToken: cfg.BootstrapToken, Registry: reg, Drafting: drafting(cfg),
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: opts.Namespace,
 		LLMCheck: llmCheck, AirtableCheck: airtableCheck,
+		TaskSyncWindow: cfg.TaskSyncWindow,
 		SMS: api.SMSConfig{AuthToken: cfg.TwilioAuthToken, PublicBaseURL: cfg.PublicBaseURL, DefaultFrom: cfg.SMSFrom,
 			TestLimitPerHour: cfg.SMSTestLimitPerHour,
 			Messenger: twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,

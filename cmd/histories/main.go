@@ -86,6 +86,7 @@ type rec struct {
 	token  string
 	client uuid.UUID
 	base   string
+	emuURL string
 }
 
 type scenario struct {
@@ -162,7 +163,7 @@ func run(prefix, only, out string) error {
 	h.Start()
 	defer h.Close()
 	syncer.PublicBaseURL = h.URL
-	h.Config.Handler = api.Router(api.Deps{Store: st, Temporal: tc, Logger: zap.NewNop(), TaskQueue: queue, Drafting: d,
+	h.Config.Handler = api.Router(api.Deps{Store: st, Temporal: tc, Logger: zap.NewNop(), TaskQueue: queue, Drafting: d, TaskSyncWindow: 2 * time.Second,
 		SMS: api.SMSConfig{AuthToken: sms.AuthToken(), PublicBaseURL: h.URL, DefaultFrom: smsFrom, Messenger: messenger, TestLimitPerHour: 5}})
 	sms.SetInboundURL(h.URL + "/v1/webhooks/sms/inbound")
 	_, tok, err := st.CreateToken(ctx, store.NewToken{Role: auth.RoleSuperAdmin}, "histories")
@@ -185,7 +186,7 @@ func run(prefix, only, out string) error {
 		if len(want) > 0 && !want[s.name] {
 			continue
 		}
-		r := &rec{ctx: ctx, db: db, st: st, tc: tc, emu: emu, sms: sms, api: h.URL, token: tok}
+		r := &rec{ctx: ctx, db: db, st: st, tc: tc, emu: emu, sms: sms, api: h.URL, token: tok, emuURL: emuSrv.URL}
 		// A zone where it is daytime, so the campaigns send now.
 		zone, err := testenv.DayZone(time.Now())
 		if err != nil {

@@ -94,7 +94,7 @@ func run() error {
 		&activities.Sync{Store: st, Log: log, APIKey: cfg.AirtableAPIKey, BaseURL: cfg.AirtableBaseURL,
 			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty, PublicBaseURL: cfg.PublicBaseURL},
 	)
-	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue})
+	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, TaskSyncWindow: cfg.TaskSyncWindow})
 	messenger := twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,
 		BaseURL: cfg.TwilioBaseURL, Timeout: cfg.TwilioTimeout}))
 	workflows.RegisterSender(w, &activities.Sender{Store: st, Log: log, Messenger: messenger, DefaultFrom: cfg.SMSFrom,

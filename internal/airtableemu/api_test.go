@@ -454,7 +454,8 @@ func TestMetaEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(schema.Tables) != 1 || schema.Tables[0].Name != airtableemu.LeadsTable || len(schema.Tables[0].Fields) != 13 {
+	// Leads, then Tasks (issue 12).
+	if len(schema.Tables) != 2 || schema.Tables[1].Name != airtableemu.TasksTable || schema.Tables[0].Name != airtableemu.LeadsTable || len(schema.Tables[0].Fields) != 13 {
 		t.Fatalf("schema %+v", schema.Tables)
 	}
 	// A table can be addressed by its ID too.

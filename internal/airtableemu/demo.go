@@ -79,7 +79,7 @@ var (
 )
 
 // SeedDemo creates two deterministic demo bases, each with a Leads table
-// (LeadsSpec): Acme (600 leads) and Globex (450 leads). Existing demo bases
+// (LeadsSpec) and a Tasks table (TasksSpec, five tasks): Acme (600 leads) and Globex (450 leads). Existing demo bases
 // are replaced, so calling it again restores the demo data.
 func SeedDemo(e *Emulator) []DemoBase {
 	specs := []struct {
@@ -113,6 +113,9 @@ func SeedDemo(e *Emulator) []DemoBase {
 			}
 		}
 		if _, err := e.SeedRecords(s.id, LeadsTable, recs); err != nil {
+			panic(fmt.Sprintf("airtableemu: SeedDemo: %v", err))
+		}
+		if err := seedDemoTasks(e, s.id); err != nil {
 			panic(fmt.Sprintf("airtableemu: SeedDemo: %v", err))
 		}
 		out = append(out, DemoBase{ID: s.id, Name: s.name, Table: LeadsTable, Records: s.n})

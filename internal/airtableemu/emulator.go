@@ -544,7 +544,7 @@ func (b *base) addTable(e *Emulator, ts TableSpec) error {
 		}
 		switch typ {
 		case TypeSingleLineText, TypeMultilineText, TypeEmail, TypePhoneNumber, TypeNumber,
-			TypeCheckbox, TypeSingleSelect, TypeMultipleSelects:
+			TypeCheckbox, TypeSingleSelect, TypeMultipleSelects, TypeLastModifiedTime:
 		default:
 			return fmt.Errorf("airtableemu: field %q: unsupported type %q", fs.Name, fs.Type)
 		}
@@ -675,6 +675,7 @@ func (t *table) buildVals(old []any, fields map[string]any, typecast, replace bo
 				return nil, nil, aerr
 			}
 		}
+		t.stampModified(vals)
 		return vals, added, nil
 	}
 	// A schemaless table creates columns in a deterministic order.

@@ -23,6 +23,9 @@ const (
 	TypeCheckbox        FieldType = "checkbox"
 	TypeSingleSelect    FieldType = "singleSelect"
 	TypeMultipleSelects FieldType = "multipleSelects"
+	// TypeLastModifiedTime is computed (see lastmodified.go): the time of
+	// the record's last write; writing it is refused.
+	TypeLastModifiedTime FieldType = "lastModifiedTime"
 )
 
 // FieldSpec declares one field of a table.
@@ -176,6 +179,8 @@ func (c *column) coerce(v any, typecast bool) (any, []string, *apiError) {
 	switch c.typ {
 	case "":
 		return v, nil, nil
+	case TypeLastModifiedTime:
+		return nil, nil, errComputed(c.name)
 	case TypeSingleLineText, TypeMultilineText, TypeEmail, TypePhoneNumber:
 		switch x := v.(type) {
 		case string:

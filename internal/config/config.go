@@ -58,6 +58,9 @@ type Config struct {
 	SyncDecisionWindow time.Duration `env:"SYNC_DECISION_WINDOW" envDefault:"168h"`
 	// Staging more than this share of a client's leads raises an alert.
 	SyncDeletionAlertShare float64 `env:"SYNC_DELETION_ALERT_SHARE" envDefault:"0.05"`
+	// TaskSyncWindow: a local task edit reaches Airtable within this
+	// window (the conflict window of issue 12, HIGH-6; the seed's was 5 min).
+	TaskSyncWindow time.Duration `env:"TASK_SYNC_WINDOW" envDefault:"60s"`
 
 	// SMS through Twilio's Messaging API (locally: the emulator started by
 	// make run). PublicBaseURL is where the provider reaches Nurture's

@@ -3,12 +3,15 @@ package syncstart
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nurture-sms/nurture/internal/store"
+	"github.com/nurture-sms/nurture/internal/tasksync"
+	"github.com/nurture-sms/nurture/workflows"
 )
 
 // Trigger is the activity (named "StartSync") that starts syncs on behalf
@@ -17,6 +20,8 @@ type Trigger struct {
 	Store     *store.Store
 	Temporal  client.Client
 	TaskQueue string
+	// TaskSyncWindow is the window of a task sync the trigger starts (0: 60 s).
+	TaskSyncWindow time.Duration
 }
 
 // StartSync starts the client's sync and returns its id, or "" when one is
@@ -27,6 +32,9 @@ func (a *Trigger) StartSync(ctx context.Context, clientID string) (string, error
 		return "", temporal.NewNonRetryableApplicationError("bad client id", "InvalidInput", err)
 	}
 	run, err := Start(ctx, a.Store, a.Temporal, a.TaskQueue, id, "schedule", "")
+	if err == nil || errors.As(err, new(*RunningError)) {
+		a.pullTasks(ctx, id)
+	}
 	var running *RunningError
 	switch {
 	case errors.As(err, &running):
@@ -37,4 +45,15 @@ func (a *Trigger) StartSync(ctx context.Context, clientID string) (string, error
 		return "", err
 	}
 	return run.ID.String(), nil
+}
+
+// pullTasks has the client's task sync pull its Airtable Tasks table (the
+// scheduled full listing's task pull, issue 12). A failure is logged by
+// Temporal's client and never fails the trigger: the next tick tries again.
+func (a *Trigger) pullTasks(ctx context.Context, clientID uuid.UUID) {
+	cfg, err := a.Store.GetTaskSyncConfig(ctx, clientID)
+	if err != nil || cfg.BaseID == "" {
+		return
+	}
+	_ = tasksync.Nudge(ctx, a.Temporal, a.TaskQueue, clientID, cfg.ClientName, workflows.SignalTaskPull, a.TaskSyncWindow)
 }
