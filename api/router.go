@@ -64,7 +64,7 @@ type handlers struct {
 	temporalNamespace string
 
 	llmCheck, airtableCheck *cachedCheck
-	taskSyncWindow    time.Duration
+	taskSyncWindow          time.Duration
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -366,7 +367,7 @@ func TestTaskAPIRolesTenancyValidation(t *testing.T) {
 		{"POST", "/v1/tasks", `{"title": 5}`, "title"},
 		{"PATCH", "/v1/tasks/" + tk.ID.String(), map[string]any{}, "body"},
 		{"PATCH", "/v1/tasks/" + tk.ID.String(), map[string]any{"title": nil}, "title"},
-		{"PATCH", "/v1/tasks/" + tk.ID.String(), map[string]any{"notes": string(make([]byte, 5001))}, "notes"},
+		{"PATCH", "/v1/tasks/" + tk.ID.String(), map[string]any{"notes": strings.Repeat("a", 5001)}, "notes"},
 		{"PATCH", "/v1/tasks/not-a-uuid", map[string]any{"title": "x"}, "id"},
 		{"GET", "/v1/tasks?sync_state=dirty", nil, "sync_state"},
 		{"GET", "/v1/tasks?limit=0", nil, "limit"},

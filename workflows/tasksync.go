@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/nurture-sms/nurture/activities"
@@ -103,6 +104,7 @@ func TaskSync(ctx workflow.Context, in TaskSyncInput) error {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 10 * time.Minute, RetryPolicy: taskStatusRetry,
 	})
+	pushCtx := workflow.WithRetryPolicy(actx, temporal.RetryPolicy{MaximumAttempts: 1})
 	var sa *activities.Sync
 	for cycle := 0; ; cycle++ {
 		// The conflict window: a durable timer; a force sync or a pull
@@ -129,7 +131,10 @@ func TaskSync(ctx workflow.Context, in TaskSyncInput) error {
 		}
 		v.Pulled = pulled.Created + pulled.Updated + pulled.Conflicts
 		var pushed activities.TaskPushResult
-		if err := workflow.ExecuteActivity(summarized(actx, "push pending tasks"), sa.PushTasks, activities.TaskPushInput{ClientID: in.ClientID}).
+		// One attempt per cycle: a create that reached Airtable before the
+		// attempt failed is linked by the next cycle's pull (by its Nurture
+		// ID) before anything is pushed again, never created twice.
+		if err := workflow.ExecuteActivity(summarized(pushCtx, "push pending tasks"), sa.PushTasks, activities.TaskPushInput{ClientID: in.ClientID}).
 			Get(ctx, &pushed); err != nil {
 			v.PushError = rootMessage(err)
 			dirty = true // retried next cycle
@@ -154,17 +159,20 @@ func TaskSync(ctx workflow.Context, in TaskSyncInput) error {
 		} else {
 			idle++
 		}
-		if forceAsked != forceDone || dirty || pullNow {
+		// A pending force sync or pull runs first; an unpushed edit (dirty)
+		// does not hold the run open: it rides along in the input, so a
+		// push that keeps failing cannot grow one history without end.
+		if forceAsked != forceDone || pullNow {
 			continue
 		}
 		if idle >= taskSyncIdleCycles || cycle+1 >= taskSyncCyclesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
-			if forceAsked != forceDone || dirty || pullNow {
+			if forceAsked != forceDone || pullNow {
 				continue
 			}
-			if idle >= taskSyncIdleCycles {
+			if idle >= taskSyncIdleCycles && !dirty {
 				return nil // quiet: the next edit (or the schedule) starts it again
 			}
 			return workflow.NewContinueAsNewError(ctx, TaskSync, TaskSyncInput{ClientID: in.ClientID, Window: in.Window, Dirty: dirty, IdleCycles: idle})
