@@ -119,7 +119,44 @@ type schemaTable struct {
 	Fields []struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
+		Type string `json:"type"`
 	} `json:"fields"`
+}
+
+// webhookCell converts a webhook payload's cell to the REST listing's
+// shape, which mapRecords reads: a payload carries a singleSelect as an
+// object {id, name, color} and a multipleSelects as an array of them, where
+// the listing has the choice's name and an array of names.
+func webhookCell(typ string, v any) any {
+	name := func(x any) (string, bool) {
+		switch c := x.(type) {
+		case map[string]any:
+			n, ok := c["name"].(string)
+			return n, ok
+		case string:
+			return c, true
+		}
+		return "", false
+	}
+	switch typ {
+	case "singleSelect":
+		if n, ok := name(v); ok {
+			return n
+		}
+	case "multipleSelects":
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, 0, len(arr))
+		for _, x := range arr {
+			if n, ok := name(x); ok {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return v
 }
 
 // leadsTable reads the base schema and finds the client's table; it fails
@@ -366,6 +403,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 	base := hook.BaseID
 	var schema *schemaTable
 	names := map[string]string{}
+	types := map[string]string{} // field id to type: select cells differ in payloads
 	cursor := hook.Cursor
 	hookPath := "/bases/" + url.PathEscape(base) + "/webhooks/" + url.PathEscape(hook.WebhookID)
 	for {
@@ -396,6 +434,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			schema = &t
 			for _, f := range t.Fields {
 				names[f.ID] = f.Name
+				types[f.ID] = f.Type
 			}
 		}
 		// Merge the page per record, in payload order: the last state wins.
@@ -468,7 +507,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			r := &airtable.Record{ID: id, CreatedTime: s.created, Fields: map[string]any{}}
 			for fid, v := range s.fields {
 				if name, ok := names[fid]; ok {
-					r.Fields[name] = v
+					r.Fields[name] = webhookCell(types[fid], v)
 				}
 			}
 			recs = append(recs, r)

@@ -178,6 +178,72 @@ func TestIncrementalSyncAppliesChangedRecords(t *testing.T) {
 	}
 }
 
+// selects reads a lead's status, engagement and tags.
+func selects(t *testing.T, client uuid.UUID, id string) string {
+	t.Helper()
+	var status, eng string
+	var tags []string
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT status, engagement_level, tags FROM leads WHERE client_id = $1 AND airtable_record_id = $2`, client, id).Scan(&status, &eng, &tags); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s/%s/%v", status, eng, tags)
+}
+
+// Webhook payloads carry select cells as choice objects ({id, name, color},
+// an array of them for multipleSelects), not the listing's names: an
+// incremental apply must read them, both changed and unchanged.
+func TestIncrementalSyncSelectFields(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 20)
+	changed, renamed := it.IDs[7], it.IDs[8]
+	was := selects(t, it.ID, renamed)
+	if was != "new/high/[webinar vip]" {
+		t.Fatalf("after the listing: %s", was)
+	}
+	if err := testEmu.UpdateRecords(it.Base, "Leads", []airtableemu.Record{
+		{ID: changed, Fields: map[string]any{airtableemu.FieldStatus: "contacted", airtableemu.FieldEngagement: "low", airtableemu.FieldTags: []any{"trial", "smb"}, airtableemu.FieldFirstName: "Sel7"}},
+		{ID: renamed, Fields: map[string]any{airtableemu.FieldFirstName: "Sel8"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitNames(t, it.ID, map[string]string{changed: "Sel7", renamed: "Sel8"})
+	waitRunsSettled(t, it.ID)
+	if got := selects(t, it.ID, changed); got != "contacted/low/[trial smb]" {
+		t.Fatalf("changed selects: %s", got)
+	}
+	if got := selects(t, it.ID, renamed); got != was {
+		t.Fatalf("unchanged selects after a rename: %s, want %s", got, was)
+	}
+	// The payload really carried choice objects (the emulator's webhook shape).
+	hook := it.Hook
+	p, err := testEmu.Payloads(it.Base, hook.WebhookID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, pl := range p {
+		for _, c := range pl.ChangedTablesByID {
+			if r, ok := c.ChangedRecordsByID[changed]; ok {
+				for _, v := range r.Current.CellValuesByFieldID {
+					if arr, ok := v.([]any); ok {
+						for _, x := range arr {
+							if m, ok := x.(map[string]any); ok && m["name"] == "trial" && m["id"] != nil && m["color"] != nil {
+								found = true
+							}
+						}
+					}
+				}
+				if !found {
+					t.Logf("changed record %s in the payload: %+v", changed, r)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no tags as choice objects in the payloads %+v", p)
+	}
+}
+
 func TestIncrementalSyncStagesDestroyedRecords(t *testing.T) {
 	h := newHarness(t)
 	it := newIncrTenant(t, h, 200)

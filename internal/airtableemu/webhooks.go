@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -130,10 +131,46 @@ func cellValues(t *table, vals []any, only func(i int) bool) map[string]any {
 			continue
 		}
 		if v != nil {
-			out[t.cols[i].id] = deepCopy(v)
+			out[t.cols[i].id] = payloadCell(t.cols[i], deepCopy(v))
 		}
 	}
 	return out
+}
+
+// payloadCell is a cell as webhook payloads carry it, which differs from the
+// REST listing for selects: a singleSelect is the choice object
+// {id, name, color}, a multipleSelects an array of them.
+func payloadCell(c *column, v any) any {
+	choice := func(x any) any {
+		n, ok := x.(string)
+		if !ok {
+			return x
+		}
+		return map[string]any{"id": choiceID(c, n), "name": n, "color": "blueLight2"}
+	}
+	switch c.typ {
+	case TypeSingleSelect:
+		return choice(v)
+	case TypeMultipleSelects:
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(arr))
+		for i, x := range arr {
+			out[i] = choice(x)
+		}
+		return out
+	}
+	return v
+}
+
+// choiceID is a stable id for a select choice ("sel" and a hash of the
+// field id and the choice's name).
+func choiceID(c *column, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(c.id + "\x00" + name))
+	return fmt.Sprintf("sel%014x", h.Sum64()>>8)
 }
 
 // recordChange is what a write did to one record, for the webhooks.
@@ -182,6 +219,9 @@ func (e *Emulator) emit(b *base, t *table, changes []recordChange) {
 						var n any
 						if i < len(c.rec.vals) {
 							n = deepCopy(c.rec.vals[i])
+						}
+						if n != nil {
+							n = payloadCell(t.cols[i], n)
 						}
 						cur[t.cols[i].id] = n // null: the cell was cleared
 					}
@@ -316,6 +356,19 @@ func (e *Emulator) withHook(baseID, id string, fn func(b *base, h *webhook)) err
 	}
 	fn(b, h)
 	return nil
+}
+
+// Payloads returns (a JSON round trip of) the payloads a webhook still holds.
+func (e *Emulator) Payloads(baseID, id string) ([]Payload, error) {
+	var raw []byte
+	err := e.withHook(baseID, id, func(_ *base, h *webhook) {
+		raw, _ = json.Marshal(h.payloads)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Payload
+	return out, json.Unmarshal(raw, &out)
 }
 
 // RefreshWebhook extends a webhook's life by 7 days from now.
