@@ -520,7 +520,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 		if !applied {
 			// Another apply committed these payloads (or reset the cursor): nothing twice.
 			a.log().Info("payloads already applied", zap.String("sync_id", in.SyncID), zap.Int64("cursor", cursor))
-			return res, nil
+			break
 		}
 		res.Payloads += len(page.Payloads)
 		res.Records += len(recs)
@@ -532,16 +532,19 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			break
 		}
 	}
-	if res.Staged > 0 {
-		if _, err := a.Store.FinishStaging(ctx, syncID, clientID, 0); err != nil {
-			return res, err
-		}
-		n, err := a.Store.StagedBy(ctx, syncID)
-		if err != nil {
-			return res, err
-		}
-		res.Staged = n
+	// The run's staged leads, not this attempt's: an earlier attempt may
+	// have committed a page that staged destroyed records (its cursor moved
+	// with it) and then failed, and this attempt saw none of them.
+	n, err := a.Store.StagedBy(ctx, syncID)
+	if err != nil {
+		return res, err
 	}
+	if n > 0 {
+		if n, err = a.Store.FinishStaging(ctx, syncID, clientID, 0); err != nil {
+			return res, err
+		}
+	}
+	res.Staged = n
 	return res, nil
 }
 

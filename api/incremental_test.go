@@ -291,6 +291,58 @@ func TestIncrementalSyncStagesDestroyedRecords(t *testing.T) {
 	}
 }
 
+// An attempt that committed a page staging destroyed records and then failed
+// leaves nothing staged for the next attempt to see: the run's staged leads
+// (by sync id) still go to a review.
+func TestIncrementalSyncReviewsLeadsStagedByAFailedAttempt(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 100)
+	since := time.Now()
+	if err := testEmu.DropNotifications(it.Base, it.Hook.WebhookID, 1000); err != nil {
+		t.Fatal(err)
+	}
+	// Payload 1 destroys 10 records; 49 renames fill the first page of 50.
+	if _, err := testEmu.DeleteRecords(it.Base, "Leads", it.IDs[10:20]...); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		rename(t, it.Base, map[string]string{it.IDs[30+i%40]: fmt.Sprintf("Attempt%d", i)})
+	}
+	// Attempt 1 reads page 1, commits it (staging the 10), then its read of
+	// page 2 fails; attempt 2 applies page 2 only.
+	if err := testEmu.FailPayloadsRead(it.Base, it.Hook.WebhookID, 2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(runsSince(t, it.ID, since)); n != 0 {
+		t.Fatalf("%d runs started by dropped notifications", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := syncstart.RequestIncremental(ctx, testStore, testTemporal, "test", it.ID, "test", uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunsSettled(t, it.ID)
+	runs := runsSince(t, it.ID, since)
+	if len(runs) != 1 {
+		t.Fatalf("runs %+v", runs)
+	}
+	run := runs[0]
+	if run.Mode != "incremental" || run.Phase != "awaiting_decision" || run.Staged != 10 || run.FallbackReason != "" {
+		t.Fatalf("run mode=%s phase=%s staged=%d fallback=%q error=%q", run.Mode, run.Phase, run.Staged, run.FallbackReason, run.Error)
+	}
+	if n := liveLeads(t, it.ID); n != 90 {
+		t.Fatalf("%d live leads", n)
+	}
+	waitNames(t, it.ID, map[string]string{it.IDs[30+49%40]: "Attempt49"})
+	if r := h.do("POST", "/v1/syncs/"+run.ID.String()+"/reject-deletions", it.Admin, nil); r.Status != 200 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+	if got := h.waitSync(it.Admin, run.ID, "completed"); got.Restored != 10 || liveLeads(t, it.ID) != 100 {
+		t.Fatalf("after reject: %+v, %d live", got.SyncRun, liveLeads(t, it.ID))
+	}
+}
+
 func TestIncrementalSyncCatchesUpAfterADroppedNotification(t *testing.T) {
 	h := newHarness(t)
 	it := newIncrTenant(t, h, 100)

@@ -38,6 +38,7 @@ type webhook struct {
 	payloads   []Payload
 	first      int // number of payloads[0]
 	dropNext   int // notifications to drop
+	failRead   int // countdown: the payloads read that brings it to 0 answers 500
 	pending    bool
 	last       *NotificationResult
 	notified   int64
@@ -371,6 +372,12 @@ func (e *Emulator) Payloads(baseID, id string) ([]Payload, error) {
 	return out, json.Unmarshal(raw, &out)
 }
 
+// FailPayloadsRead makes the n-th payloads read of the webhook from now
+// (n >= 1) answer 500, once.
+func (e *Emulator) FailPayloadsRead(baseID, id string, n int) error {
+	return e.withHook(baseID, id, func(_ *base, h *webhook) { h.failRead = max(n, 0) })
+}
+
 // RefreshWebhook extends a webhook's life by 7 days from now.
 func (e *Emulator) RefreshWebhook(baseID, id string) (time.Time, error) {
 	var exp time.Time
@@ -574,6 +581,13 @@ func (e *Emulator) handlePayloads(w http.ResponseWriter, r *http.Request) {
 		b.mu.Unlock()
 		writeError(w, typedErr(422, "INVALID_CURSOR", fmt.Sprintf("The cursor %d is no longer available", cursor)))
 		return
+	}
+	if h.failRead > 0 {
+		if h.failRead--; h.failRead == 0 {
+			b.mu.Unlock()
+			writeError(w, typedErr(500, "SERVER_ERROR", "injected payloads read failure"))
+			return
+		}
 	}
 	cursor = min(cursor, h.next())
 	from := cursor - h.first
