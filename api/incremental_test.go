@@ -487,3 +487,67 @@ func TestWebhookRefreshAndRecreate(t *testing.T) {
 	rename(t, it.Base, map[string]string{it.IDs[4]: "Recreated4"})
 	waitNames(t, it.ID, map[string]string{it.IDs[4]: "Recreated4"})
 }
+
+// The scheduled listing (the incremental path's safety net) and the listing
+// after a re-created webhook (both the StartSync trigger) are queued as a
+// full re-run while a sync runs, never skipped.
+func TestIncrementalScheduledListingQueuedWhileASyncRuns(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 300)
+	if err := testEmu.SetLatency(it.Base, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = testEmu.SetLatency(it.Base, 0) })
+	since := time.Now()
+	rename(t, it.Base, map[string]string{it.IDs[3]: "Busy3"})
+	deadline := time.Now().Add(30 * time.Second)
+	for len(runsSince(t, it.ID, since)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no incremental run started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	trig := &syncstart.Trigger{Store: testStore, Temporal: testTemporal, TaskQueue: "test"}
+	triggered := time.Now()
+	id, err := trig.StartSync(ctx, it.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "" {
+		t.Fatalf("the trigger started sync %s while the incremental one ran", id)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		runs := runsSince(t, it.ID, since)
+		var full, incr int
+		for _, r := range runs {
+			if r.Phase != "completed" {
+				continue
+			}
+			switch r.Mode {
+			case "full":
+				full++
+			case "incremental":
+				incr++
+			}
+		}
+		if full == 1 && incr == 1 {
+			for _, r := range runs {
+				if r.Mode == "incremental" && (r.FinishedAt == nil || r.FinishedAt.Before(triggered)) {
+					t.Fatalf("the incremental run ended before the trigger: the test proves nothing")
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, r := range runs {
+				t.Logf("run mode=%s phase=%s error=%q", r.Mode, r.Phase, r.Error)
+			}
+			t.Fatalf("want one incremental run and the queued full listing completed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitNames(t, it.ID, map[string]string{it.IDs[3]: "Busy3"})
+}
