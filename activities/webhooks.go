@@ -417,13 +417,13 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			return res, nil
 		case errors.As(err, &ae) && (ae.Type == "INVALID_CURSOR" || ae.Status == http.StatusUnprocessableEntity):
 			res.Fallback = "the payload cursor expired (" + ae.Error() + ")"
-			return res, a.resetCursor(ctx, clientID, hook, &res)
+			return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 		case err != nil:
 			return res, rejected("read payloads", err)
 		}
 		if page.Cursor != cursor+int64(len(page.Payloads)) {
 			res.Fallback = fmt.Sprintf("payload gap: cursor %d plus %d payloads answered cursor %d", cursor, len(page.Payloads), page.Cursor)
-			return res, a.resetCursor(ctx, clientID, hook, &res)
+			return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 		}
 		if len(page.Payloads) > 0 && schema == nil {
 			t, err := a.leadsTable(ctx, base, cl.AirtableTable, m)
@@ -502,7 +502,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 				// Registered without includeCellValuesInFieldIds: the other
 				// cells are unknown, and a missing checkbox would read false.
 				res.Fallback = "a changed record came without its other cells (webhook registered without includes)"
-				return res, a.resetCursor(ctx, clientID, hook, &res)
+				return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 			}
 			r := &airtable.Record{ID: id, CreatedTime: s.created, Fields: map[string]any{}}
 			for fid, v := range s.fields {
@@ -550,7 +550,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 
 // resetCursor moves the stored cursor to Airtable's next payload, before a
 // fallback listing.
-func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.AirtableWebhook, res *IncrementalResult) error {
+func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.AirtableWebhook, from int64, res *IncrementalResult) error {
 	var list struct {
 		Webhooks []struct {
 			ID                   string `json:"id"`
@@ -564,7 +564,13 @@ func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.A
 	for _, h := range list.Webhooks {
 		if h.ID == hook.WebhookID {
 			res.Cursor = h.CursorForNextPayload
-			return a.Store.ResetWebhookCursor(ctx, clientID, hook.WebhookID, h.CursorForNextPayload)
+			moved, err := a.Store.ResetWebhookCursor(ctx, clientID, hook.WebhookID, from, h.CursorForNextPayload)
+			if err == nil && !moved {
+				// Another attempt moved the cursor since: the listing still
+				// runs (it covers everything), the cursor stays theirs.
+				a.log().Info("webhook cursor moved by another apply; not reset", zap.Int64("from", from))
+			}
+			return err
 		}
 	}
 	return nil

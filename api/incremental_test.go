@@ -551,3 +551,23 @@ func TestIncrementalScheduledListingQueuedWhileASyncRuns(t *testing.T) {
 	}
 	waitNames(t, it.ID, map[string]string{it.IDs[3]: "Busy3"})
 }
+
+// ResetWebhookCursor is a compare-and-swap on the cursor the caller read at.
+func TestWebhookCursorResetCompareAndSwap(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 5)
+	ctx := context.Background()
+	at := it.Hook.Cursor
+	if moved, err := testStore.ResetWebhookCursor(ctx, it.ID, it.Hook.WebhookID, at+7, 1); err != nil || moved {
+		t.Fatalf("stale reset: moved=%v err=%v", moved, err)
+	}
+	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.Cursor != at {
+		t.Fatalf("a stale reset moved the cursor %d to %d (%v)", at, hook.Cursor, err)
+	}
+	if moved, err := testStore.ResetWebhookCursor(ctx, it.ID, it.Hook.WebhookID, at, at+3); err != nil || !moved {
+		t.Fatalf("reset: moved=%v err=%v", moved, err)
+	}
+	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.Cursor != at+3 {
+		t.Fatalf("cursor %d, want %d (%v)", hook.Cursor, at+3, err)
+	}
+}
