@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -401,8 +402,8 @@ func TestAirtableNotificationMAC(t *testing.T) {
 	good := hmac.New(sha256.New, key)
 	good.Write(body)
 	r := h.do("POST", path, "", body, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(good.Sum(nil)))
-	if r.Status != 202 {
-		t.Fatalf("valid notification: %d %s", r.Status, r.Body)
+	if r.Status != 204 || len(r.Body) != 0 {
+		t.Fatalf("valid notification: %d %q (Airtable expects 204 with an empty body)", r.Status, r.Body)
 	}
 	waitRunsSettled(t, it.ID)
 	last := runsSince(t, it.ID, time.Now().Add(-time.Minute))[0]
@@ -411,6 +412,13 @@ func TestAirtableNotificationMAC(t *testing.T) {
 	}
 	if r := h.do("POST", "/v1/webhooks/airtable/"+uuid.NewString()+"/notifications", "", body, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(good.Sum(nil))); r.Status != 401 {
 		t.Fatalf("unknown client: %d", r.Status)
+	}
+	// A body over the 1 MiB limit is 413, not a bad MAC.
+	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 1<<20)...), `"}`...)
+	bm := hmac.New(sha256.New, key)
+	bm.Write(big)
+	if r := h.do("POST", path, "", big, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(bm.Sum(nil))); r.Status != 413 || r.errorOf(t).Error.Code != "PAYLOAD_TOO_LARGE" {
+		t.Fatalf("oversized notification: %d %s", r.Status, r.Body)
 	}
 }
 
