@@ -119,7 +119,44 @@ type schemaTable struct {
 	Fields []struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
+		Type string `json:"type"`
 	} `json:"fields"`
+}
+
+// webhookCell converts a webhook payload's cell to the REST listing's
+// shape, which mapRecords reads: a payload carries a singleSelect as an
+// object {id, name, color} and a multipleSelects as an array of them, where
+// the listing has the choice's name and an array of names.
+func webhookCell(typ string, v any) any {
+	name := func(x any) (string, bool) {
+		switch c := x.(type) {
+		case map[string]any:
+			n, ok := c["name"].(string)
+			return n, ok
+		case string:
+			return c, true
+		}
+		return "", false
+	}
+	switch typ {
+	case "singleSelect":
+		if n, ok := name(v); ok {
+			return n
+		}
+	case "multipleSelects":
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, 0, len(arr))
+		for _, x := range arr {
+			if n, ok := name(x); ok {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return v
 }
 
 // leadsTable reads the base schema and finds the client's table; it fails
@@ -366,6 +403,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 	base := hook.BaseID
 	var schema *schemaTable
 	names := map[string]string{}
+	types := map[string]string{} // field id to type: select cells differ in payloads
 	cursor := hook.Cursor
 	hookPath := "/bases/" + url.PathEscape(base) + "/webhooks/" + url.PathEscape(hook.WebhookID)
 	for {
@@ -379,13 +417,13 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			return res, nil
 		case errors.As(err, &ae) && (ae.Type == "INVALID_CURSOR" || ae.Status == http.StatusUnprocessableEntity):
 			res.Fallback = "the payload cursor expired (" + ae.Error() + ")"
-			return res, a.resetCursor(ctx, clientID, hook, &res)
+			return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 		case err != nil:
 			return res, rejected("read payloads", err)
 		}
 		if page.Cursor != cursor+int64(len(page.Payloads)) {
 			res.Fallback = fmt.Sprintf("payload gap: cursor %d plus %d payloads answered cursor %d", cursor, len(page.Payloads), page.Cursor)
-			return res, a.resetCursor(ctx, clientID, hook, &res)
+			return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 		}
 		if len(page.Payloads) > 0 && schema == nil {
 			t, err := a.leadsTable(ctx, base, cl.AirtableTable, m)
@@ -396,6 +434,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			schema = &t
 			for _, f := range t.Fields {
 				names[f.ID] = f.Name
+				types[f.ID] = f.Type
 			}
 		}
 		// Merge the page per record, in payload order: the last state wins.
@@ -463,12 +502,12 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 				// Registered without includeCellValuesInFieldIds: the other
 				// cells are unknown, and a missing checkbox would read false.
 				res.Fallback = "a changed record came without its other cells (webhook registered without includes)"
-				return res, a.resetCursor(ctx, clientID, hook, &res)
+				return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 			}
 			r := &airtable.Record{ID: id, CreatedTime: s.created, Fields: map[string]any{}}
 			for fid, v := range s.fields {
 				if name, ok := names[fid]; ok {
-					r.Fields[name] = v
+					r.Fields[name] = webhookCell(types[fid], v)
 				}
 			}
 			recs = append(recs, r)
@@ -481,7 +520,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 		if !applied {
 			// Another apply committed these payloads (or reset the cursor): nothing twice.
 			a.log().Info("payloads already applied", zap.String("sync_id", in.SyncID), zap.Int64("cursor", cursor))
-			return res, nil
+			break
 		}
 		res.Payloads += len(page.Payloads)
 		res.Records += len(recs)
@@ -493,22 +532,25 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			break
 		}
 	}
-	if res.Staged > 0 {
-		if _, err := a.Store.FinishStaging(ctx, syncID, clientID, 0); err != nil {
-			return res, err
-		}
-		n, err := a.Store.StagedBy(ctx, syncID)
-		if err != nil {
-			return res, err
-		}
-		res.Staged = n
+	// The run's staged leads, not this attempt's: an earlier attempt may
+	// have committed a page that staged destroyed records (its cursor moved
+	// with it) and then failed, and this attempt saw none of them.
+	n, err := a.Store.StagedBy(ctx, syncID)
+	if err != nil {
+		return res, err
 	}
+	if n > 0 {
+		if n, err = a.Store.FinishStaging(ctx, syncID, clientID, 0); err != nil {
+			return res, err
+		}
+	}
+	res.Staged = n
 	return res, nil
 }
 
 // resetCursor moves the stored cursor to Airtable's next payload, before a
 // fallback listing.
-func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.AirtableWebhook, res *IncrementalResult) error {
+func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.AirtableWebhook, from int64, res *IncrementalResult) error {
 	var list struct {
 		Webhooks []struct {
 			ID                   string `json:"id"`
@@ -522,7 +564,13 @@ func (a *Sync) resetCursor(ctx context.Context, clientID uuid.UUID, hook store.A
 	for _, h := range list.Webhooks {
 		if h.ID == hook.WebhookID {
 			res.Cursor = h.CursorForNextPayload
-			return a.Store.ResetWebhookCursor(ctx, clientID, hook.WebhookID, h.CursorForNextPayload)
+			moved, err := a.Store.ResetWebhookCursor(ctx, clientID, hook.WebhookID, from, h.CursorForNextPayload)
+			if err == nil && !moved {
+				// Another attempt moved the cursor since: the listing still
+				// runs (it covers everything), the cursor stays theirs.
+				a.log().Info("webhook cursor moved by another apply; not reset", zap.Int64("from", from))
+			}
+			return err
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -178,6 +179,72 @@ func TestIncrementalSyncAppliesChangedRecords(t *testing.T) {
 	}
 }
 
+// selects reads a lead's status, engagement and tags.
+func selects(t *testing.T, client uuid.UUID, id string) string {
+	t.Helper()
+	var status, eng string
+	var tags []string
+	if err := testDB.Pool.QueryRow(context.Background(), `SELECT status, engagement_level, tags FROM leads WHERE client_id = $1 AND airtable_record_id = $2`, client, id).Scan(&status, &eng, &tags); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s/%s/%v", status, eng, tags)
+}
+
+// Webhook payloads carry select cells as choice objects ({id, name, color},
+// an array of them for multipleSelects), not the listing's names: an
+// incremental apply must read them, both changed and unchanged.
+func TestIncrementalSyncSelectFields(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 20)
+	changed, renamed := it.IDs[7], it.IDs[8]
+	was := selects(t, it.ID, renamed)
+	if was != "new/high/[webinar vip]" {
+		t.Fatalf("after the listing: %s", was)
+	}
+	if err := testEmu.UpdateRecords(it.Base, "Leads", []airtableemu.Record{
+		{ID: changed, Fields: map[string]any{airtableemu.FieldStatus: "contacted", airtableemu.FieldEngagement: "low", airtableemu.FieldTags: []any{"trial", "smb"}, airtableemu.FieldFirstName: "Sel7"}},
+		{ID: renamed, Fields: map[string]any{airtableemu.FieldFirstName: "Sel8"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitNames(t, it.ID, map[string]string{changed: "Sel7", renamed: "Sel8"})
+	waitRunsSettled(t, it.ID)
+	if got := selects(t, it.ID, changed); got != "contacted/low/[trial smb]" {
+		t.Fatalf("changed selects: %s", got)
+	}
+	if got := selects(t, it.ID, renamed); got != was {
+		t.Fatalf("unchanged selects after a rename: %s, want %s", got, was)
+	}
+	// The payload really carried choice objects (the emulator's webhook shape).
+	hook := it.Hook
+	p, err := testEmu.Payloads(it.Base, hook.WebhookID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, pl := range p {
+		for _, c := range pl.ChangedTablesByID {
+			if r, ok := c.ChangedRecordsByID[changed]; ok {
+				for _, v := range r.Current.CellValuesByFieldID {
+					if arr, ok := v.([]any); ok {
+						for _, x := range arr {
+							if m, ok := x.(map[string]any); ok && m["name"] == "trial" && m["id"] != nil && m["color"] != nil {
+								found = true
+							}
+						}
+					}
+				}
+				if !found {
+					t.Logf("changed record %s in the payload: %+v", changed, r)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no tags as choice objects in the payloads %+v", p)
+	}
+}
+
 func TestIncrementalSyncStagesDestroyedRecords(t *testing.T) {
 	h := newHarness(t)
 	it := newIncrTenant(t, h, 200)
@@ -221,6 +288,58 @@ func TestIncrementalSyncStagesDestroyedRecords(t *testing.T) {
 	}
 	got := h.waitSync(it.Admin, run.ID, "completed")
 	if got.Restored != 10 || liveLeads(t, it.ID) != 200 {
+		t.Fatalf("after reject: %+v, %d live", got.SyncRun, liveLeads(t, it.ID))
+	}
+}
+
+// An attempt that committed a page staging destroyed records and then failed
+// leaves nothing staged for the next attempt to see: the run's staged leads
+// (by sync id) still go to a review.
+func TestIncrementalSyncReviewsLeadsStagedByAFailedAttempt(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 100)
+	since := time.Now()
+	if err := testEmu.DropNotifications(it.Base, it.Hook.WebhookID, 1000); err != nil {
+		t.Fatal(err)
+	}
+	// Payload 1 destroys 10 records; 49 renames fill the first page of 50.
+	if _, err := testEmu.DeleteRecords(it.Base, "Leads", it.IDs[10:20]...); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		rename(t, it.Base, map[string]string{it.IDs[30+i%40]: fmt.Sprintf("Attempt%d", i)})
+	}
+	// Attempt 1 reads page 1, commits it (staging the 10), then its read of
+	// page 2 fails; attempt 2 applies page 2 only.
+	if err := testEmu.FailPayloadsRead(it.Base, it.Hook.WebhookID, 2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(runsSince(t, it.ID, since)); n != 0 {
+		t.Fatalf("%d runs started by dropped notifications", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := syncstart.RequestIncremental(ctx, testStore, testTemporal, "test", it.ID, "test", uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunsSettled(t, it.ID)
+	runs := runsSince(t, it.ID, since)
+	if len(runs) != 1 {
+		t.Fatalf("runs %+v", runs)
+	}
+	run := runs[0]
+	if run.Mode != "incremental" || run.Phase != "awaiting_decision" || run.Staged != 10 || run.FallbackReason != "" {
+		t.Fatalf("run mode=%s phase=%s staged=%d fallback=%q error=%q", run.Mode, run.Phase, run.Staged, run.FallbackReason, run.Error)
+	}
+	if n := liveLeads(t, it.ID); n != 90 {
+		t.Fatalf("%d live leads", n)
+	}
+	waitNames(t, it.ID, map[string]string{it.IDs[30+49%40]: "Attempt49"})
+	if r := h.do("POST", "/v1/syncs/"+run.ID.String()+"/reject-deletions", it.Admin, nil); r.Status != 200 {
+		t.Fatalf("reject: %d %s", r.Status, r.Body)
+	}
+	if got := h.waitSync(it.Admin, run.ID, "completed"); got.Restored != 10 || liveLeads(t, it.ID) != 100 {
 		t.Fatalf("after reject: %+v, %d live", got.SyncRun, liveLeads(t, it.ID))
 	}
 }
@@ -283,8 +402,8 @@ func TestAirtableNotificationMAC(t *testing.T) {
 	good := hmac.New(sha256.New, key)
 	good.Write(body)
 	r := h.do("POST", path, "", body, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(good.Sum(nil)))
-	if r.Status != 202 {
-		t.Fatalf("valid notification: %d %s", r.Status, r.Body)
+	if r.Status != 204 || len(r.Body) != 0 {
+		t.Fatalf("valid notification: %d %q (Airtable expects 204 with an empty body)", r.Status, r.Body)
 	}
 	waitRunsSettled(t, it.ID)
 	last := runsSince(t, it.ID, time.Now().Add(-time.Minute))[0]
@@ -293,6 +412,13 @@ func TestAirtableNotificationMAC(t *testing.T) {
 	}
 	if r := h.do("POST", "/v1/webhooks/airtable/"+uuid.NewString()+"/notifications", "", body, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(good.Sum(nil))); r.Status != 401 {
 		t.Fatalf("unknown client: %d", r.Status)
+	}
+	// A body over the 1 MiB limit is 413, not a bad MAC.
+	big := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 1<<20)...), `"}`...)
+	bm := hmac.New(sha256.New, key)
+	bm.Write(big)
+	if r := h.do("POST", path, "", big, "X-Airtable-Content-MAC", "hmac-sha256="+hex.EncodeToString(bm.Sum(nil))); r.Status != 413 || r.errorOf(t).Error.Code != "PAYLOAD_TOO_LARGE" {
+		t.Fatalf("oversized notification: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -368,4 +494,88 @@ func TestWebhookRefreshAndRecreate(t *testing.T) {
 	// The new webhook carries changes.
 	rename(t, it.Base, map[string]string{it.IDs[4]: "Recreated4"})
 	waitNames(t, it.ID, map[string]string{it.IDs[4]: "Recreated4"})
+}
+
+// The scheduled listing (the incremental path's safety net) and the listing
+// after a re-created webhook (both the StartSync trigger) are queued as a
+// full re-run while a sync runs, never skipped.
+func TestIncrementalScheduledListingQueuedWhileASyncRuns(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 300)
+	if err := testEmu.SetLatency(it.Base, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = testEmu.SetLatency(it.Base, 0) })
+	since := time.Now()
+	rename(t, it.Base, map[string]string{it.IDs[3]: "Busy3"})
+	deadline := time.Now().Add(30 * time.Second)
+	for len(runsSince(t, it.ID, since)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no incremental run started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	trig := &syncstart.Trigger{Store: testStore, Temporal: testTemporal, TaskQueue: "test"}
+	triggered := time.Now()
+	id, err := trig.StartSync(ctx, it.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "" {
+		t.Fatalf("the trigger started sync %s while the incremental one ran", id)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		runs := runsSince(t, it.ID, since)
+		var full, incr int
+		for _, r := range runs {
+			if r.Phase != "completed" {
+				continue
+			}
+			switch r.Mode {
+			case "full":
+				full++
+			case "incremental":
+				incr++
+			}
+		}
+		if full == 1 && incr == 1 {
+			for _, r := range runs {
+				if r.Mode == "incremental" && (r.FinishedAt == nil || r.FinishedAt.Before(triggered)) {
+					t.Fatalf("the incremental run ended before the trigger: the test proves nothing")
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, r := range runs {
+				t.Logf("run mode=%s phase=%s error=%q", r.Mode, r.Phase, r.Error)
+			}
+			t.Fatalf("want one incremental run and the queued full listing completed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitNames(t, it.ID, map[string]string{it.IDs[3]: "Busy3"})
+}
+
+// ResetWebhookCursor is a compare-and-swap on the cursor the caller read at.
+func TestWebhookCursorResetCompareAndSwap(t *testing.T) {
+	h := newHarness(t)
+	it := newIncrTenant(t, h, 5)
+	ctx := context.Background()
+	at := it.Hook.Cursor
+	if moved, err := testStore.ResetWebhookCursor(ctx, it.ID, it.Hook.WebhookID, at+7, 1); err != nil || moved {
+		t.Fatalf("stale reset: moved=%v err=%v", moved, err)
+	}
+	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.Cursor != at {
+		t.Fatalf("a stale reset moved the cursor %d to %d (%v)", at, hook.Cursor, err)
+	}
+	if moved, err := testStore.ResetWebhookCursor(ctx, it.ID, it.Hook.WebhookID, at, at+3); err != nil || !moved {
+		t.Fatalf("reset: moved=%v err=%v", moved, err)
+	}
+	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.Cursor != at+3 {
+		t.Fatalf("cursor %d, want %d (%v)", hook.Cursor, at+3, err)
+	}
 }

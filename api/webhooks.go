@@ -85,7 +85,8 @@ func (h *handlers) airtableWebhook(c *gin.Context) {
 // runs, queues a re-run on it: one sync per client, never overlapping.
 func (h *handlers) airtableNotification(c *gin.Context) {
 	unauth := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing or invalid " + MACHeader}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	// Over 1 MiB is 413 (h.fail maps the MaxBytesError), not a bad MAC.
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -108,13 +109,14 @@ func (h *handlers) airtableNotification(c *gin.Context) {
 		h.fail(c, unauth)
 		return
 	}
-	res, err := syncstart.RequestIncremental(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
+	_, err = syncstart.RequestIncremental(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
 	switch {
 	case errors.Is(err, syncstart.ErrNoBase):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})
 	case err != nil:
 		h.fail(c, unavailable("could not start or join the sync", err))
 	default:
-		c.JSON(http.StatusAccepted, gin.H{"sync_id": res.SyncID, "started": res.Started, "rerun_queued": res.RerunQueued})
+		// Airtable expects 200 or 204 with an empty body.
+		c.Status(http.StatusNoContent)
 	}
 }

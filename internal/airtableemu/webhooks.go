@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -37,6 +38,7 @@ type webhook struct {
 	payloads   []Payload
 	first      int // number of payloads[0]
 	dropNext   int // notifications to drop
+	failRead   int // countdown: the payloads read that brings it to 0 answers 500
 	pending    bool
 	last       *NotificationResult
 	notified   int64
@@ -130,10 +132,46 @@ func cellValues(t *table, vals []any, only func(i int) bool) map[string]any {
 			continue
 		}
 		if v != nil {
-			out[t.cols[i].id] = deepCopy(v)
+			out[t.cols[i].id] = payloadCell(t.cols[i], deepCopy(v))
 		}
 	}
 	return out
+}
+
+// payloadCell is a cell as webhook payloads carry it, which differs from the
+// REST listing for selects: a singleSelect is the choice object
+// {id, name, color}, a multipleSelects an array of them.
+func payloadCell(c *column, v any) any {
+	choice := func(x any) any {
+		n, ok := x.(string)
+		if !ok {
+			return x
+		}
+		return map[string]any{"id": choiceID(c, n), "name": n, "color": "blueLight2"}
+	}
+	switch c.typ {
+	case TypeSingleSelect:
+		return choice(v)
+	case TypeMultipleSelects:
+		arr, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		out := make([]any, len(arr))
+		for i, x := range arr {
+			out[i] = choice(x)
+		}
+		return out
+	}
+	return v
+}
+
+// choiceID is a stable id for a select choice ("sel" and a hash of the
+// field id and the choice's name).
+func choiceID(c *column, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(c.id + "\x00" + name))
+	return fmt.Sprintf("sel%014x", h.Sum64()>>8)
 }
 
 // recordChange is what a write did to one record, for the webhooks.
@@ -182,6 +220,9 @@ func (e *Emulator) emit(b *base, t *table, changes []recordChange) {
 						var n any
 						if i < len(c.rec.vals) {
 							n = deepCopy(c.rec.vals[i])
+						}
+						if n != nil {
+							n = payloadCell(t.cols[i], n)
 						}
 						cur[t.cols[i].id] = n // null: the cell was cleared
 					}
@@ -316,6 +357,25 @@ func (e *Emulator) withHook(baseID, id string, fn func(b *base, h *webhook)) err
 	}
 	fn(b, h)
 	return nil
+}
+
+// Payloads returns (a JSON round trip of) the payloads a webhook still holds.
+func (e *Emulator) Payloads(baseID, id string) ([]Payload, error) {
+	var raw []byte
+	err := e.withHook(baseID, id, func(_ *base, h *webhook) {
+		raw, _ = json.Marshal(h.payloads)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Payload
+	return out, json.Unmarshal(raw, &out)
+}
+
+// FailPayloadsRead makes the n-th payloads read of the webhook from now
+// (n >= 1) answer 500, once.
+func (e *Emulator) FailPayloadsRead(baseID, id string, n int) error {
+	return e.withHook(baseID, id, func(_ *base, h *webhook) { h.failRead = max(n, 0) })
 }
 
 // RefreshWebhook extends a webhook's life by 7 days from now.
@@ -521,6 +581,13 @@ func (e *Emulator) handlePayloads(w http.ResponseWriter, r *http.Request) {
 		b.mu.Unlock()
 		writeError(w, typedErr(422, "INVALID_CURSOR", fmt.Sprintf("The cursor %d is no longer available", cursor)))
 		return
+	}
+	if h.failRead > 0 {
+		if h.failRead--; h.failRead == 0 {
+			b.mu.Unlock()
+			writeError(w, typedErr(500, "SERVER_ERROR", "injected payloads read failure"))
+			return
+		}
 	}
 	cursor = min(cursor, h.next())
 	from := cursor - h.first

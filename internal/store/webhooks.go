@@ -56,11 +56,13 @@ func (s *Store) RefreshedAirtableWebhook(ctx context.Context, clientID uuid.UUID
 }
 
 // ResetWebhookCursor moves the cursor to Airtable's next payload (after a
-// lost cursor, before the full listing that covers the gap).
-func (s *Store) ResetWebhookCursor(ctx context.Context, clientID uuid.UUID, webhookID string, cursor int64) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE airtable_webhooks SET cursor = GREATEST($3, 1) WHERE client_id = $1 AND webhook_id = $2`,
-		clientID, webhookID, cursor)
-	return err
+// lost cursor, before the full listing that covers the gap), only if it is
+// still from, the cursor the caller read at: a zombie attempt cannot move
+// back a cursor a later attempt already moved. It reports whether it did.
+func (s *Store) ResetWebhookCursor(ctx context.Context, clientID uuid.UUID, webhookID string, from, cursor int64) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE airtable_webhooks SET cursor = GREATEST($4, 1) WHERE client_id = $1 AND webhook_id = $2 AND cursor = $3`,
+		clientID, webhookID, from, cursor)
+	return err == nil && tag.RowsAffected() == 1, err
 }
 
 // IncrementalApply is one page of webhook payloads, merged per record.

@@ -24,27 +24,29 @@ type Trigger struct {
 	TaskSyncWindow time.Duration
 }
 
-// StartSync starts the client's sync and returns its id, or "" when one is
-// already running (the schedule's tick is then simply skipped).
+// StartSync starts the client's full listing and returns its id or, when a
+// sync is already running (an incremental apply, most often), queues a full
+// re-run on it (the update-with-start of Request) and returns "": the
+// scheduled safety net and the listing after a re-created webhook are never
+// skipped because a sync happened to run.
 func (a *Trigger) StartSync(ctx context.Context, clientID string) (string, error) {
 	id, err := uuid.Parse(clientID)
 	if err != nil {
 		return "", temporal.NewNonRetryableApplicationError("bad client id", "InvalidInput", err)
 	}
-	run, err := Start(ctx, a.Store, a.Temporal, a.TaskQueue, id, "schedule", "")
-	if err == nil || errors.As(err, new(*RunningError)) {
+	res, err := Request(ctx, a.Store, a.Temporal, a.TaskQueue, id, "schedule", "")
+	if err == nil {
 		a.pullTasks(ctx, id)
 	}
-	var running *RunningError
 	switch {
-	case errors.As(err, &running):
-		return "", nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrNoBase):
 		return "", temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
 	case err != nil:
 		return "", err
+	case !res.Started:
+		return "", nil
 	}
-	return run.ID.String(), nil
+	return res.SyncID, nil
 }
 
 // pullTasks has the client's task sync pull its Airtable Tasks table (the
