@@ -41,6 +41,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(workflows.ScheduledSync)
 			r.RegisterWorkflow(workflows.DraftMessage)
 			r.RegisterWorkflow(workflows.TaskSync)
+			r.RegisterWorkflow(workflows.EnsureAirtableWebhook)
 			logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
@@ -48,7 +49,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 	}
 	// Every workflow type has histories to replay.
-	for _, k := range []string{"campaign", "sync", "scheduled", "draft", "task"} {
+	for _, k := range []string{"campaign", "sync", "scheduled", "draft", "task", "webhook"} {
 		if kinds[k] == 0 {
 			t.Errorf("no recorded history of a %s workflow", k)
 		}

@@ -312,6 +312,14 @@ var scenarios = []scenario{
 		}
 		return r.withReview(s), r.waitClosed(workflows.ReviewWorkflowID(id))
 	}},
+	// EnsureAirtableWebhook registering a new webhook (and starting the
+	// listing that covers the time without one).
+	{"webhook-register", func(r *rec) ([]string, error) {
+		if _, _, err := r.incrementalClient(10); err != nil {
+			return nil, err
+		}
+		return []string{workflows.WebhookWorkflowID(r.client.String())}, nil
+	}},
 	{"incremental-fallback", func(r *rec) ([]string, error) {
 		ids, wf, err := r.incrementalClient(30)
 		if err != nil {
