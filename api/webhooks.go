@@ -40,28 +40,44 @@ func validMACKey(key, body []byte, header string) bool {
 	return hmac.Equal(got, m.Sum(nil))
 }
 
-// airtableWebhook: an Airtable webhook ping for a client. A valid MAC starts
-// the client's sync, or asks the running one to run once more when it ends.
-// A missing or bad MAC (or an unknown client) is 401 and starts nothing.
-func (h *handlers) airtableWebhook(c *gin.Context) {
+// signedAirtable reads an Airtable webhook request for the path's client
+// and checks its MAC with the key macKey finds for that client. It answers
+// the client id, or false after answering the request itself: over 1 MiB
+// is 413 (h.fail maps the MaxBytesError), a missing or bad MAC, an unknown
+// client or one without a key is 401.
+func (h *handlers) signedAirtable(c *gin.Context, macKey func(uuid.UUID) ([]byte, error)) (uuid.UUID, bool) {
 	unauth := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing or invalid " + MACHeader}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
 	if err != nil {
 		h.fail(c, err)
-		return
+		return uuid.Nil, false
 	}
 	id, err := uuid.Parse(c.Param("client_id"))
 	if err != nil {
 		h.fail(c, unauth)
-		return
+		return uuid.Nil, false
 	}
-	cl, err := h.store.GetClient(c.Request.Context(), id)
+	key, err := macKey(id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.fail(c, err)
-		return
+		return uuid.Nil, false
 	}
-	if err != nil || !ValidMAC(cl.WebhookSecret, body, c.GetHeader(MACHeader)) {
+	if err != nil || len(key) == 0 || !validMACKey(key, body, c.GetHeader(MACHeader)) {
 		h.fail(c, unauth)
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+// airtableWebhook: an Airtable webhook ping for a client, keyed with the
+// client's webhook_secret. A valid MAC starts the client's sync, or asks
+// the running one to run once more when it ends; otherwise nothing starts.
+func (h *handlers) airtableWebhook(c *gin.Context) {
+	id, ok := h.signedAirtable(c, func(id uuid.UUID) ([]byte, error) {
+		cl, err := h.store.GetClient(c.Request.Context(), id)
+		return []byte(cl.WebhookSecret), err
+	})
+	if !ok {
 		return
 	}
 	// Start a sync, or queue a re-run on the running one, in one
@@ -79,37 +95,26 @@ func (h *handlers) airtableWebhook(c *gin.Context) {
 
 // airtableNotification: Airtable's notification that the client's webhook
 // has new payloads. The MAC is keyed with that webhook's own secret
-// (macSecretBase64, decoded); a missing or bad one, or a client without a
-// webhook, is 401 and starts nothing. A valid one starts the client's
-// incremental sync (payloads after the stored cursor) or, while a sync
-// runs, queues a re-run on it: one sync per client, never overlapping.
+// (macSecretBase64, decoded); a client without a webhook is 401 and
+// nothing starts. A valid one starts the client's incremental sync
+// (payloads after the stored cursor) or, while a sync runs, queues a
+// re-run on it: one sync per client, never overlapping.
 func (h *handlers) airtableNotification(c *gin.Context) {
-	unauth := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "missing or invalid " + MACHeader}
-	// Over 1 MiB is 413 (h.fail maps the MaxBytesError), not a bad MAC.
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
-	if err != nil {
-		h.fail(c, err)
+	id, ok := h.signedAirtable(c, func(id uuid.UUID) ([]byte, error) {
+		hook, err := h.store.GetAirtableWebhook(c.Request.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		key, err := base64.StdEncoding.DecodeString(hook.MACSecret)
+		if err != nil {
+			return nil, nil // an undecodable secret matches nothing: 401
+		}
+		return key, nil
+	})
+	if !ok {
 		return
 	}
-	id, err := uuid.Parse(c.Param("client_id"))
-	if err != nil {
-		h.fail(c, unauth)
-		return
-	}
-	hook, err := h.store.GetAirtableWebhook(c.Request.Context(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.fail(c, err)
-		return
-	}
-	var key []byte
-	if err == nil {
-		key, err = base64.StdEncoding.DecodeString(hook.MACSecret)
-	}
-	if err != nil || len(key) == 0 || !validMACKey(key, body, c.GetHeader(MACHeader)) {
-		h.fail(c, unauth)
-		return
-	}
-	_, err = syncstart.RequestIncremental(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
+	_, err := syncstart.RequestIncremental(c.Request.Context(), h.store, h.temporal, h.taskQueue, id, "webhook:airtable", requestID(c))
 	switch {
 	case errors.Is(err, syncstart.ErrNoBase):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})
