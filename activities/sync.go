@@ -37,6 +37,10 @@ type Sync struct {
 	Penalty time.Duration
 	// PublicBaseURL is where Airtable reaches Nurture (webhook notifications).
 	PublicBaseURL string
+	// TasksChanged has the client's task sync run (the worker sets it): an
+	// incremental apply found tasks whose records were destroyed in
+	// Airtable, to be created again.
+	TasksChanged func(ctx context.Context, clientID uuid.UUID, clientName string) error
 
 	mu      sync.Mutex
 	clients map[string]*airtable.Client

@@ -34,6 +34,9 @@ const ErrTypeTaskConfig = "TaskSyncConfig"
 type TaskRecord struct {
 	ID     string         `json:"id"`
 	Fields map[string]any `json:"fields"`
+	// Modified (RFC 3339) stands in for the record's last-modified cell
+	// when it has none: a webhook payload's time.
+	Modified string `json:"modified,omitempty"`
 }
 
 // ApplyTasksInput carries records of a client's Tasks table.
@@ -129,10 +132,12 @@ func mapTaskRecord(r TaskRecord, m airtablefields.TaskMapping) (store.RemoteTask
 		}
 		rt.Values.Set(f, v)
 	}
-	if s, ok := r.Fields[m.LastModified].(string); ok {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			rt.Modified = t
-		}
+	mod, ok := r.Fields[m.LastModified].(string)
+	if !ok || m.LastModified == "" {
+		mod = r.Modified
+	}
+	if t, err := time.Parse(time.RFC3339, mod); err == nil {
+		rt.Modified = t
 	}
 	rt.NurtureID, _ = r.Fields[m.NurtureID].(string)
 	return rt, ""

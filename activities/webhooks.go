@@ -159,29 +159,42 @@ func webhookCell(typ string, v any) any {
 	return v
 }
 
-// leadsTable reads the base schema and finds the client's table; it fails
-// (non-retryable, like CheckSchema) when the table or a mapped column is missing.
-func (a *Sync) leadsTable(ctx context.Context, base, table string, m airtablefields.Mapping) (schemaTable, error) {
+// baseTables reads the base schema (one request).
+func (a *Sync) baseTables(ctx context.Context, base string) ([]schemaTable, error) {
 	var schema struct {
 		Tables []schemaTable `json:"tables"`
 	}
 	if err := a.call(ctx, base, http.MethodGet, "/meta/bases/"+url.PathEscape(base)+"/tables", nil, &schema); err != nil {
-		return schemaTable{}, rejected("read schema", err)
+		return nil, rejected("read schema", err)
 	}
-	for _, t := range schema.Tables {
-		if t.Name != table && t.ID != table {
-			continue
+	return schema.Tables, nil
+}
+
+// findTable finds a table of the schema by name or id.
+func findTable(tables []schemaTable, table string) (schemaTable, bool) {
+	for _, t := range tables {
+		if t.Name == table || t.ID == table {
+			return t, true
 		}
-		cols := make([]string, len(t.Fields))
-		for i, f := range t.Fields {
-			cols[i] = f.Name
-		}
-		if missing := m.Missing(cols); len(missing) > 0 {
-			return t, temporal.NewNonRetryableApplicationError("table "+strconv.Quote(table)+" has no column for "+strings.Join(missing, ", "), ErrTypeSchema, nil)
-		}
-		return t, nil
 	}
-	return schemaTable{}, temporal.NewNonRetryableApplicationError("base "+base+" has no table "+strconv.Quote(table), ErrTypeSchema, nil)
+	return schemaTable{}, false
+}
+
+// leadsTable finds the client's table in the schema; it fails
+// (non-retryable, like CheckSchema) when the table or a mapped column is missing.
+func leadsTable(tables []schemaTable, base, table string, m airtablefields.Mapping) (schemaTable, error) {
+	t, ok := findTable(tables, table)
+	if !ok {
+		return schemaTable{}, temporal.NewNonRetryableApplicationError("base "+base+" has no table "+strconv.Quote(table), ErrTypeSchema, nil)
+	}
+	cols := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		cols[i] = f.Name
+	}
+	if missing := m.Missing(cols); len(missing) > 0 {
+		return t, temporal.NewNonRetryableApplicationError("table "+strconv.Quote(table)+" has no column for "+strings.Join(missing, ", "), ErrTypeSchema, nil)
+	}
+	return t, nil
 }
 
 // rejected makes a 4xx answer non-retryable.
@@ -242,6 +255,11 @@ func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (Ensure
 	case old.BaseID != base || old.NotificationURL != notifyURL:
 		reason = "the client's base or Nurture's public URL changed"
 		_ = a.call(ctx, old.BaseID, http.MethodDelete, "/bases/"+url.PathEscape(old.BaseID)+"/webhooks/"+url.PathEscape(old.WebhookID), nil, nil)
+	case old.TableID != "":
+		// Registered before the hook watched the whole base (stop 14): it
+		// sees the leads table only, not the Tasks table.
+		reason = "the webhook watched the leads table only; re-created for the whole base (leads and tasks)"
+		_ = a.call(ctx, base, http.MethodDelete, "/bases/"+url.PathEscape(base)+"/webhooks/"+url.PathEscape(old.WebhookID), nil, nil)
 	default:
 		var list struct {
 			Webhooks []struct {
@@ -284,8 +302,11 @@ func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (Ensure
 	if err != nil {
 		return EnsureWebhookResult{}, err
 	}
-	t, err := a.leadsTable(ctx, base, cl.AirtableTable, m)
+	tables, err := a.baseTables(ctx, base)
 	if err != nil {
+		return EnsureWebhookResult{}, err
+	}
+	if _, err := leadsTable(tables, base, cl.AirtableTable, m); err != nil {
 		return EnsureWebhookResult{}, err
 	}
 	var created struct {
@@ -294,13 +315,13 @@ func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (Ensure
 		ExpirationTime  time.Time `json:"expirationTime"`
 	}
 	spec := map[string]any{"notificationUrl": notifyURL, "specification": map[string]any{"options": map[string]any{
-		"filters":  map[string]any{"dataTypes": []string{"tableData"}, "recordChangeScope": t.ID},
+		"filters":  map[string]any{"dataTypes": []string{"tableData"}}, // every table: leads and tasks
 		"includes": map[string]any{"includeCellValuesInFieldIds": "all"},
 	}}}
 	if err := a.call(ctx, base, http.MethodPost, "/bases/"+url.PathEscape(base)+"/webhooks", spec, &created); err != nil {
 		return EnsureWebhookResult{}, rejected("create webhook", err)
 	}
-	if err := a.Store.SaveAirtableWebhook(ctx, store.AirtableWebhook{ClientID: clientID, BaseID: base, TableID: t.ID, WebhookID: created.ID,
+	if err := a.Store.SaveAirtableWebhook(ctx, store.AirtableWebhook{ClientID: clientID, BaseID: base, TableID: "", WebhookID: created.ID,
 		MACSecret: created.MacSecretBase64, NotificationURL: notifyURL, ExpiresAt: created.ExpirationTime, Cursor: 1}); err != nil {
 		return EnsureWebhookResult{}, err
 	}
@@ -327,29 +348,36 @@ type IncrementalResult struct {
 	Fallback string `json:"fallback,omitempty"`
 	Payloads int    `json:"payloads"`
 	Requests int    `json:"requests"`
-	Records  int    `json:"records"` // created or changed records applied
+	Records  int    `json:"records"` // created or changed lead records applied
 	Staged   int    `json:"staged"`  // destroyed records whose leads were staged
 	Cursor   int64  `json:"cursor"`
+	// The Tasks table's changes in the same payloads (task two-way sync).
+	TaskRecords int `json:"task_records,omitempty"` // created or changed task records read
+	TasksPulled int `json:"tasks_pulled,omitempty"` // tasks created or changed from them
+	TaskInvalid int `json:"task_invalid,omitempty"` // records that cannot be tasks (left alone)
+	TasksGone   int `json:"tasks_gone,omitempty"`   // tasks whose record was destroyed in Airtable
+}
+
+type tableChanges struct {
+	CreatedRecordsByID map[string]struct {
+		CreatedTime         string         `json:"createdTime"`
+		CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
+	} `json:"createdRecordsById"`
+	ChangedRecordsByID map[string]struct {
+		Current struct {
+			CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
+		} `json:"current"`
+		Unchanged *struct {
+			CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
+		} `json:"unchanged"`
+	} `json:"changedRecordsById"`
+	DestroyedRecordIDs []string `json:"destroyedRecordIds"`
 }
 
 type payloadPage struct {
 	Payloads []struct {
-		ChangedTablesByID map[string]struct {
-			CreatedRecordsByID map[string]struct {
-				CreatedTime         string         `json:"createdTime"`
-				CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
-			} `json:"createdRecordsById"`
-			ChangedRecordsByID map[string]struct {
-				Current struct {
-					CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
-				} `json:"current"`
-				Unchanged *struct {
-					CellValuesByFieldID map[string]any `json:"cellValuesByFieldId"`
-				} `json:"unchanged"`
-			} `json:"changedRecordsById"`
-			DestroyedRecordIDs []string `json:"destroyedRecordIds"`
-		} `json:"changedTablesById"`
-		Timestamp string `json:"timestamp"`
+		ChangedTablesByID map[string]tableChanges `json:"changedTablesById"`
+		Timestamp         string                  `json:"timestamp"`
 	} `json:"payloads"`
 	Cursor        int64 `json:"cursor"`
 	MightHaveMore bool  `json:"mightHaveMore"`
@@ -359,21 +387,100 @@ type payloadPage struct {
 type recState struct {
 	fields    map[string]any // by field id
 	created   string
+	changedAt string // the timestamp of the last payload that touched it
 	destroyed bool
 	full      bool // every cell is known (created, or a change with its unchanged cells)
 	partial   bool // a change seen without the record's other cells
 }
+
+// tableStates merges one table's changes, payload by payload: the last state wins.
+type tableStates struct {
+	states map[string]*recState
+	order  []string
+}
+
+func (ts *tableStates) get(id string) *recState {
+	if ts.states == nil {
+		ts.states = map[string]*recState{}
+	}
+	s := ts.states[id]
+	if s == nil {
+		s = &recState{fields: map[string]any{}}
+		ts.states[id] = s
+		ts.order = append(ts.order, id)
+	}
+	return s
+}
+
+func (ts *tableStates) add(tc tableChanges, at string) {
+	for id, c := range tc.CreatedRecordsByID {
+		s := ts.get(id)
+		s.fields, s.created, s.destroyed, s.partial, s.full, s.changedAt = c.CellValuesByFieldID, c.CreatedTime, false, false, true, at
+		if s.fields == nil {
+			s.fields = map[string]any{}
+		}
+	}
+	for id, c := range tc.ChangedRecordsByID {
+		s := ts.get(id)
+		if s.destroyed {
+			continue
+		}
+		s.changedAt = at
+		if c.Unchanged != nil {
+			s.fields, s.full = map[string]any{}, true
+			for k, v := range c.Unchanged.CellValuesByFieldID {
+				s.fields[k] = v
+			}
+		} else if !s.full {
+			s.partial = true
+		}
+		for k, v := range c.Current.CellValuesByFieldID {
+			if v == nil {
+				delete(s.fields, k)
+			} else {
+				s.fields[k] = v
+			}
+		}
+		if s.created == "" {
+			s.created = at
+		}
+	}
+	for _, id := range tc.DestroyedRecordIDs {
+		s := ts.get(id)
+		s.destroyed, s.fields = true, map[string]any{}
+	}
+}
+
+// fieldsByName maps a record's cells from field ids to the table's column
+// names, in the REST listing's shapes.
+func fieldsByName(s *recState, t schemaTable) map[string]any {
+	out := make(map[string]any, len(s.fields))
+	for _, f := range t.Fields {
+		if v, ok := s.fields[f.ID]; ok {
+			out[f.Name] = webhookCell(f.Type, v)
+		}
+	}
+	return out
+}
+
+// errPartial: a changed record came without its other cells.
+const errPartial = "a changed record came without its other cells (webhook registered without includes)"
 
 // ApplyPayloads reads the client's webhook payloads after the stored
 // cursor (following mightHaveMore), maps field ids to the client's columns
 // through the base schema (read once), and applies each page in one
 // transaction with the cursor after it (store.ApplyIncremental): created
 // and changed records are upserted as the full sync does, destroyed ones
-// staged as soft deletes of this sync. A cursor Airtable no longer has, a
-// gap in the payloads or a webhook that is gone answers Fallback (the
-// workflow then lists the whole table); for a lost cursor it first moves
-// the stored cursor to Airtable's next payload, so the listing covers
-// everything before it and the next notification what comes after.
+// staged as soft deletes of this sync. The webhook watches the whole base:
+// the Tasks table's changes in a page are merged into the client's tasks
+// (the same field-by-field rule as the task sync's listing, older states
+// never replacing newer ones) before the page's transaction moves the
+// cursor, so a retry applies them again, to the same result. A cursor
+// Airtable no longer has, a gap in the payloads or a webhook that is gone
+// answers Fallback (the workflow then lists the whole table); for a lost
+// cursor it first moves the stored cursor to Airtable's next payload, so
+// the listing covers everything before it and the next notification what
+// comes after.
 func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (IncrementalResult, error) {
 	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
 	if err != nil {
@@ -401,9 +508,8 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 		return res, nil
 	}
 	base := hook.BaseID
-	var schema *schemaTable
-	names := map[string]string{}
-	types := map[string]string{} // field id to type: select cells differ in payloads
+	var leads, tasks *schemaTable
+	var taskCfg store.TaskSyncConfig
 	cursor := hook.Cursor
 	hookPath := "/bases/" + url.PathEscape(base) + "/webhooks/" + url.PathEscape(hook.WebhookID)
 	for {
@@ -425,75 +531,54 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			res.Fallback = fmt.Sprintf("payload gap: cursor %d plus %d payloads answered cursor %d", cursor, len(page.Payloads), page.Cursor)
 			return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 		}
-		if len(page.Payloads) > 0 && schema == nil {
-			t, err := a.leadsTable(ctx, base, cl.AirtableTable, m)
+		if len(page.Payloads) > 0 && leads == nil {
+			tables, err := a.baseTables(ctx, base)
 			res.Requests++
 			if err != nil {
 				return res, err
 			}
-			schema = &t
-			for _, f := range t.Fields {
-				names[f.ID] = f.Name
-				types[f.ID] = f.Type
+			t, err := leadsTable(tables, base, cl.AirtableTable, m)
+			if err != nil {
+				return res, err
+			}
+			if hook.TableID != "" && hook.TableID != t.ID {
+				res.Fallback = "the client's leads table changed since the webhook was registered"
+				return res, nil
+			}
+			leads = &t
+			if taskCfg, err = a.Store.GetTaskSyncConfig(ctx, clientID); err != nil {
+				// A task mapping that does not parse must not stop the
+				// leads: the task sync reports it on its own.
+				a.log().Warn("task changes in the payloads not applied", zap.String("client_id", in.ClientID), zap.Error(err))
+			} else if t, ok := findTable(tables, taskCfg.Table); ok && hook.TableID == "" && t.ID != leads.ID {
+				tasks = &t
 			}
 		}
-		// Merge the page per record, in payload order: the last state wins.
-		states := map[string]*recState{}
-		var order []string
-		get := func(id string) *recState {
-			s := states[id]
-			if s == nil {
-				s = &recState{fields: map[string]any{}}
-				states[id] = s
-				order = append(order, id)
-			}
-			return s
-		}
+		var leadStates, taskStates tableStates
 		for _, p := range page.Payloads {
-			tc, ok := p.ChangedTablesByID[hook.TableID]
-			if !ok {
-				continue // another table (the tasks table's changes: see DESIGN)
+			for tid, tc := range p.ChangedTablesByID {
+				switch {
+				case tid == leads.ID:
+					leadStates.add(tc, p.Timestamp)
+				case tasks != nil && tid == tasks.ID:
+					taskStates.add(tc, p.Timestamp)
+				}
+				// Other tables of the base: nothing of Nurture's.
 			}
-			for id, c := range tc.CreatedRecordsByID {
-				s := get(id)
-				s.fields, s.created, s.destroyed, s.partial, s.full = c.CellValuesByFieldID, c.CreatedTime, false, false, true
-				if s.fields == nil {
-					s.fields = map[string]any{}
+		}
+		if len(taskStates.order) > 0 {
+			if err := a.applyTaskStates(ctx, taskCfg, *tasks, &taskStates, &res); err != nil {
+				if err.Error() == errPartial {
+					res.Fallback = errPartial
+					return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 				}
-			}
-			for id, c := range tc.ChangedRecordsByID {
-				s := get(id)
-				if s.destroyed {
-					continue
-				}
-				if c.Unchanged != nil {
-					s.fields, s.full = map[string]any{}, true
-					for k, v := range c.Unchanged.CellValuesByFieldID {
-						s.fields[k] = v
-					}
-				} else if !s.full {
-					s.partial = true
-				}
-				for k, v := range c.Current.CellValuesByFieldID {
-					if v == nil {
-						delete(s.fields, k)
-					} else {
-						s.fields[k] = v
-					}
-				}
-				if s.created == "" {
-					s.created = p.Timestamp
-				}
-			}
-			for _, id := range tc.DestroyedRecordIDs {
-				s := get(id)
-				s.destroyed, s.fields = true, map[string]any{}
+				return res, err
 			}
 		}
 		apply := store.IncrementalApply{SyncID: syncID, ClientID: clientID, WebhookID: hook.WebhookID, From: cursor, To: page.Cursor}
 		var recs []*airtable.Record
-		for _, id := range order {
-			s := states[id]
+		for _, id := range leadStates.order {
+			s := leadStates.states[id]
 			if s.destroyed {
 				apply.Destroyed = append(apply.Destroyed, id)
 				continue
@@ -501,16 +586,10 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			if s.partial {
 				// Registered without includeCellValuesInFieldIds: the other
 				// cells are unknown, and a missing checkbox would read false.
-				res.Fallback = "a changed record came without its other cells (webhook registered without includes)"
+				res.Fallback = errPartial
 				return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 			}
-			r := &airtable.Record{ID: id, CreatedTime: s.created, Fields: map[string]any{}}
-			for fid, v := range s.fields {
-				if name, ok := names[fid]; ok {
-					r.Fields[name] = webhookCell(types[fid], v)
-				}
-			}
-			recs = append(recs, r)
+			recs = append(recs, &airtable.Record{ID: id, CreatedTime: s.created, Fields: fieldsByName(s, *leads)})
 		}
 		apply.Records, apply.Invalid = mapRecords(recs, m)
 		applied, staged, err := a.Store.ApplyIncremental(ctx, apply)
@@ -532,6 +611,13 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 			break
 		}
 	}
+	if res.TasksGone > 0 && a.TasksChanged != nil {
+		// The local tasks of destroyed records are created again by the
+		// task sync's next push: make sure it runs.
+		if err := a.TasksChanged(ctx, clientID, cl.Name); err != nil {
+			a.log().Warn("task sync not nudged", zap.String("client_id", in.ClientID), zap.Error(err))
+		}
+	}
 	// The run's staged leads, not this attempt's: an earlier attempt may
 	// have committed a page that staged destroyed records (its cursor moved
 	// with it) and then failed, and this attempt saw none of them.
@@ -546,6 +632,53 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 	}
 	res.Staged = n
 	return res, nil
+}
+
+// applyTaskStates merges a page's Tasks table changes into the client's
+// tasks: created and changed records through applyTasks (a record's
+// last-modified cell, or the payload's time when the mapping has no such
+// column, orders it against what the task already has), destroyed ones
+// through store.TaskRecordsDestroyed (the local task wins and is created
+// again; the conflict record says so).
+func (a *Sync) applyTaskStates(ctx context.Context, cfg store.TaskSyncConfig, t schemaTable, ts *tableStates, res *IncrementalResult) error {
+	var recs []TaskRecord
+	var destroyed []string
+	for _, id := range ts.order {
+		s := ts.states[id]
+		if s.destroyed {
+			destroyed = append(destroyed, id)
+			continue
+		}
+		if s.partial {
+			return errors.New(errPartial)
+		}
+		r := TaskRecord{ID: id, Fields: fieldsByName(s, t)}
+		if _, ok := r.Fields[cfg.Fields.LastModified]; !ok || cfg.Fields.LastModified == "" {
+			r.Modified = s.changedAt
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) > 0 {
+		tr, err := a.applyTasks(ctx, cfg, recs)
+		if err != nil {
+			return err
+		}
+		res.TaskRecords += tr.Records
+		res.TasksPulled += tr.Created + tr.Updated + tr.Conflicts
+		res.TaskInvalid += tr.Invalid
+		if tr.Invalid > 0 {
+			a.log().Warn("task records not imported", zap.String("client_id", cfg.ClientID.String()), zap.Int("invalid", tr.Invalid),
+				zap.Strings("why", tr.InvalidWhy))
+		}
+	}
+	if len(destroyed) > 0 {
+		n, err := a.Store.TaskRecordsDestroyed(ctx, cfg.ClientID, destroyed)
+		if err != nil {
+			return err
+		}
+		res.TasksGone += n
+	}
+	return nil
 }
 
 // resetCursor moves the stored cursor to Airtable's next payload, before a

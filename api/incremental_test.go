@@ -469,6 +469,27 @@ func TestWebhookRefreshAndRecreate(t *testing.T) {
 	if err != nil || res.Created || !res.Refreshed || res.WebhookID != it.Hook.WebhookID || res.SyncID != "" {
 		t.Fatalf("refresh: %+v %v", res, err)
 	}
+	hooks, _ := testEmu.Webhooks(it.Base)
+	if len(hooks) != 1 || fmt.Sprint(hooks[0].Specification["options"].(map[string]any)["filters"]) != "map[dataTypes:[tableData]]" {
+		t.Fatalf("a new webhook watches the whole base (leads and tasks): %+v", hooks)
+	}
+	// A webhook registered on the leads table only (before stop 14): re-created for the whole base.
+	leadsID := "tbl" + it.Hook.WebhookID // any non-empty table id marks the old kind
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE airtable_webhooks SET table_id = $2 WHERE client_id = $1`, it.ID, leadsID); err != nil {
+		t.Fatal(err)
+	}
+	res, err = syncstart.RegisterWebhook(ctx, testTemporal, "test", it.ID.String())
+	if err != nil || !res.Created || res.WebhookID == it.Hook.WebhookID || res.SyncID == "" {
+		t.Fatalf("leads-only hook: %+v %v", res, err)
+	}
+	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
+	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.TableID != "" || hook.WebhookID != res.WebhookID {
+		t.Fatalf("stored after re-scope: %+v %v", hook, err)
+	}
+	if hooks, _ = testEmu.Webhooks(it.Base); len(hooks) != 1 || hooks[0].ID != res.WebhookID {
+		t.Fatalf("the leads-only hook was not deleted: %+v", hooks)
+	}
+	it.Hook.WebhookID = res.WebhookID
 	// Disabled: re-created, and a full listing covers the time without notifications.
 	if err := testEmu.DisableWebhook(it.Base, it.Hook.WebhookID); err != nil {
 		t.Fatal(err)
@@ -487,7 +508,7 @@ func TestWebhookRefreshAndRecreate(t *testing.T) {
 		t.Fatalf("deleted hook: %+v %v", res, err)
 	}
 	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
-	hooks, _ := testEmu.Webhooks(it.Base)
+	hooks, _ = testEmu.Webhooks(it.Base)
 	if len(hooks) != 1 || hooks[0].ID != res.WebhookID {
 		t.Fatalf("emulator hooks %+v", hooks)
 	}

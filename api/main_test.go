@@ -28,6 +28,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/smsemu"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
+	"github.com/nurture-sms/nurture/internal/tasksync"
 	"github.com/nurture-sms/nurture/internal/testenv"
 	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/workflows"
@@ -89,6 +90,7 @@ func run(m *testing.M) int {
 	defer public.Close()
 	testPublic.url = public.URL
 	syncer.PublicBaseURL = public.URL
+	syncer.TasksChanged = tasksync.Nudger(testTemporal, "test", taskWindow)
 	testSMS.SetInboundURL(public.URL + "/v1/webhooks/sms/inbound")
 	w := worker.New(testTemporal, "test", worker.Options{})
 	workflows.Register(w, &activities.Campaign{Store: testStore, Log: zap.NewNop()},

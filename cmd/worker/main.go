@@ -25,6 +25,7 @@ import (
 	"github.com/nurture-sms/nurture/internal/logging"
 	"github.com/nurture-sms/nurture/internal/store"
 	"github.com/nurture-sms/nurture/internal/syncstart"
+	"github.com/nurture-sms/nurture/internal/tasksync"
 	"github.com/nurture-sms/nurture/internal/temporalx"
 	"github.com/nurture-sms/nurture/internal/twilioapi"
 	"github.com/nurture-sms/nurture/workflows"
@@ -92,7 +93,8 @@ func run() error {
 		&activities.Alerts{Store: st, Sinks: []activities.AlertSink{activities.LogSink{Log: log}, activities.WebhookSink{}}},
 		draft,
 		&activities.Sync{Store: st, Log: log, APIKey: cfg.AirtableAPIKey, BaseURL: cfg.AirtableBaseURL,
-			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty, PublicBaseURL: cfg.PublicBaseURL},
+			RatePerSecond: cfg.AirtableRatePerSecond, Penalty: cfg.AirtablePenalty, PublicBaseURL: cfg.PublicBaseURL,
+			TasksChanged: tasksync.Nudger(tc, cfg.TaskQueue, cfg.TaskSyncWindow)},
 	)
 	w.RegisterActivity(&syncstart.Trigger{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, TaskSyncWindow: cfg.TaskSyncWindow})
 	messenger := twilioapi.NewMessenger(twilioapi.New(twilioapi.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken,

@@ -358,6 +358,9 @@ func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID) error {
 		if err != nil {
 			return err
 		}
+		if t.AirtableRecordID == nil {
+			return nil // already handled
+		}
 		if t.Conflict == nil {
 			t.Conflict = map[string]task.Conflict{}
 		}
@@ -367,6 +370,27 @@ func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID) error {
 		t.synced = nil
 		return writeTask(ctx, tx, &t, false)
 	})
+}
+
+// TaskRecordsDestroyed handles records of the client's Tasks table that
+// Airtable reports destroyed (a webhook payload's destroyedRecordIds): each
+// task linked to one is handled as MarkTaskRecordGone does. It returns how
+// many tasks were; records no task is linked to change nothing.
+func (s *Store) TaskRecordsDestroyed(ctx context.Context, clientID uuid.UUID, recordIDs []string) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM tasks WHERE client_id = $1 AND airtable_record_id = ANY($2) ORDER BY id`, clientID, recordIDs)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.MarkTaskRecordGone(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // RemoteTask is one record of a client's Airtable Tasks table.
@@ -426,6 +450,12 @@ func applyRemote(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTas
 	}
 	if err != nil {
 		return err
+	}
+	if t.RemoteModifiedAt != nil && !r.Modified.IsZero() && mod.Before(*t.RemoteModifiedAt) {
+		// An older state of the record than the one the task already has
+		// (a webhook payload read after a newer listing): nothing to take.
+		res.Unchanged++
+		return nil
 	}
 	m := task.Merge(t.Values(), t.synced, t.UpdatedAt, r.Values, mod, now)
 	if t.synced != nil && *t.synced == m.Base && t.Values() == m.Values && len(m.Conflicts) == 0 &&

@@ -82,3 +82,12 @@ func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 	}
 	return v, nil
 }
+
+// Nudger is the worker's activities.Sync.TasksChanged: it marks the
+// client's task sync dirty (starting it if none runs), so tasks left
+// pending by Airtable's changes are pushed within the window.
+func Nudger(tc client.Client, taskQueue string, window time.Duration) func(ctx context.Context, clientID uuid.UUID, clientName string) error {
+	return func(ctx context.Context, clientID uuid.UUID, clientName string) error {
+		return Nudge(ctx, tc, taskQueue, clientID, clientName, workflows.SignalTaskEdited, window)
+	}
+}
