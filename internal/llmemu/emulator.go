@@ -56,8 +56,9 @@ type Request struct {
 	Outcome string `json:"outcome"`
 }
 
-// Log is the request log's summary: Count and ByModel count every chat
-// completion request (ByModel by requested model, whatever the answer);
+// Log is the request log's summary: Count and ByModel count the chat
+// completion requests that were authorized and parsed (ByModel by
+// requested model, whatever the answer);
 // Requests holds every API request, chat completions and model listings,
 // oldest first (at most MaxLoggedRequests).
 type Log struct {
