@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack behind `make run`: Temporal dev server (Web UI :8233),
-# migrations, worker and API. Ctrl-C stops all of it.
+# migrations, the Airtable, SMS and LLM emulators, worker and API. Ctrl-C stops all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -76,6 +76,21 @@ if [ -x "$BIN/sms-emulator" ]; then
   pids+=($!)
 fi
 
+# 3c. LLM emulator (the local stand-in for api.openai.com): drafts go
+#     through the real go-openai client path to it. Used when LLM_PROVIDER
+#     is empty or unset (a configured provider is left alone);
+#     LLM_EMULATOR=0 keeps the template-only behaviour.
+if [ -x "$BIN/llm-emulator" ] && [ "${LLM_EMULATOR:-1}" != 0 ] && [ -z "${LLM_PROVIDER:-}" ]; then
+  export LLM_PROVIDER=openai
+  export LLM_BASE_URL=${LLM_BASE_URL:-http://127.0.0.1:8183/v1}
+  export LLM_API_KEY=${LLM_API_KEY:-emulator-key}
+  "$BIN/llm-emulator" -addr 127.0.0.1:8183 >"$DATA/logs/llm-emulator.log" 2>&1 &
+  pids+=($!)
+  LLM_LINE="LLM emulator http://127.0.0.1:8183/v1   (requests: /_emulator/requests, faults: POST /_emulator/faults)"
+else
+  LLM_LINE="LLM          ${LLM_PROVIDER:-none (drafts use the template)}"
+fi
+
 # 4. Worker and API.
 "$BIN/worker" >"$DATA/logs/worker.log" 2>&1 &
 pids+=($!)
@@ -106,6 +121,7 @@ cat <<MSG
     API          $API_URL   (OpenAPI: $API_URL/openapi.yaml)
     Temporal UI  http://localhost:$TEMPORAL_UI_PORT
     SMS emulator http://127.0.0.1:8182   (messages: /_emulator/messages, reply as a lead: POST /_emulator/inbound)
+    $LLM_LINE
     Temporal     $TEMPORAL_ADDRESS
     Postgres     $DATABASE_URL
     Logs         $DATA/logs/
