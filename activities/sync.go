@@ -588,6 +588,17 @@ func (a *Sync) CountSync(ctx context.Context, in StageInput) (store.SyncCounts, 
 	return a.Store.CountSync(ctx, syncID, clientID)
 }
 
+// WebhookCovered tells whether the client's webhook has watched its base
+// since before the previous complete listing began: only then are the
+// changes this listing finds ones the incremental path missed.
+func (a *Sync) WebhookCovered(ctx context.Context, in StageInput) (bool, error) {
+	syncID, clientID, err := parseSyncIDs(in.SyncID, in.ClientID)
+	if err != nil {
+		return false, err
+	}
+	return a.Store.WebhookCovered(ctx, syncID, clientID)
+}
+
 // StageMissing soft-deletes the leads the complete listing did not return
 // (v0: a local activity; StageMissingBatches replaced it).
 func (a *Sync) StageMissing(ctx context.Context, in StageInput) (int, error) {

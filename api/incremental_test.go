@@ -362,6 +362,26 @@ func TestIncrementalSyncCatchesUpAfterADroppedNotification(t *testing.T) {
 		first[k] = v
 	}
 	waitNames(t, it.ID, first)
+
+	// Dropped again with no notification after them: the nightly listing
+	// finds the changes and reports them as missed by the incremental path.
+	waitRunsSettled(t, it.ID)
+	if err := testEmu.DropNotifications(it.Base, it.Hook.WebhookID, 2); err != nil {
+		t.Fatal(err)
+	}
+	missed := map[string]string{it.IDs[7]: "Missed7", it.IDs[8]: "Missed8"}
+	rename(t, it.Base, missed)
+	if _, err := testEmu.SeedFields(it.Base, "Leads", []map[string]any{{airtableemu.FieldFirstName: "Unannounced", airtableemu.FieldPhone: "+15559990001",
+		airtableemu.FieldTimezone: "America/New_York"}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s := h.startSync(it.Admin)
+	got := h.waitSync(it.Admin, s.ID, "completed", "failed")
+	if got.Phase != "completed" || got.MissedChanges == nil || *got.MissedChanges != 3 {
+		t.Fatalf("nightly listing after dropped notifications: %+v", got.SyncRun)
+	}
+	waitNames(t, it.ID, missed)
 }
 
 func TestAirtableNotificationMAC(t *testing.T) {

@@ -73,8 +73,39 @@ func TestIncrementalSyncFallsBackToAListing(t *testing.T) {
 	require.Equal(t, store.SyncCompleted, st.Phase)
 	require.Equal(t, "the payload cursor expired", st.Fallback)
 	require.Equal(t, 3, st.Pages)
-	require.NotNil(t, st.Missed)
+	require.Nil(t, st.Missed, "a fallback listing covers a time without the incremental path: nothing to call missed")
 	env.AssertExpectations(t)
+}
+
+// A full listing while the webhook watched the base reports what it found
+// that the incremental path had not brought: created, changed and staged
+// leads; without a webhook watching since the previous listing, nothing.
+func TestFullListingReportsMissedChanges(t *testing.T) {
+	for _, covered := range []bool{true, false} {
+		env := bareSyncEnv()
+		env.OnActivity(sa.WebhookCovered, mock.Anything, mock.Anything).Return(covered, nil).Once()
+		env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Done: true, Pages: 1, Records: 100}, nil)
+		env.OnActivity(sa.CountSync, mock.Anything, mock.Anything).Return(store.SyncCounts{Listed: 100, Created: 2, Updated: 3, Unchanged: 95}, nil)
+		env.OnActivity(sa.VerifyMissing, mock.Anything, mock.Anything).Return(activities.VerifyResult{Complete: true}, nil)
+		env.OnActivity(sa.StageMissingBatches, mock.Anything, mock.Anything).Return(1, nil)
+		env.OnActivity(sa.LiveLeadCount, mock.Anything, mock.Anything).Return(100, nil)
+		env.OnActivity(sa.WriteBack, mock.Anything, mock.Anything).Return(activities.WriteBackResult{Done: true}, nil).Maybe()
+		env.OnActivity(sa.SetReviewWorkflow, mock.Anything, mock.Anything).Return(nil).Maybe()
+		env.OnWorkflow(workflows.DeletionReview, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in workflows.SyncInput) (*workflows.SyncStatus, error) {
+			return in.State, nil
+		}).Maybe()
+		env.ExecuteWorkflow(workflows.AirtableSync, syncInput())
+		require.NoError(t, env.GetWorkflowError())
+		var st workflows.SyncStatus
+		require.NoError(t, env.GetWorkflowResult(&st))
+		if covered {
+			require.NotNil(t, st.Missed)
+			require.Equal(t, 2+3+1, *st.Missed)
+		} else {
+			require.Nil(t, st.Missed)
+		}
+		env.AssertExpectations(t)
+	}
 }
 
 // A schema mismatch or a refused request fails the sync, naming it.

@@ -136,8 +136,10 @@ type SyncStatus struct {
 	Mode     string `json:"mode,omitempty"`
 	Payloads int    `json:"payloads,omitempty"`
 	Fallback string `json:"fallback,omitempty"`
-	// Missed: for a full listing, the leads whose values it changed, i.e.
-	// changes the incremental path had not brought (should be 0).
+	// Missed: for a full listing while the webhook watched the base (since
+	// before the previous complete listing began; not a fallback), the
+	// leads it created, changed or staged, i.e. changes the incremental
+	// path had not brought (should be 0). Unset otherwise.
 	Missed *int `json:"missed_changes,omitempty"`
 }
 
@@ -339,11 +341,27 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, names).Get(ctx, &st.Counts); err != nil {
 			return nil, err
 		}
-		if workflow.GetVersion(ctx, "incremental-missed", workflow.DefaultVersion, 1) == 1 {
+		missedV := workflow.GetVersion(ctx, "incremental-missed", workflow.DefaultVersion, 2)
+		switch missedV {
+		case 1:
 			// The nightly listing is the safety net of the incremental path:
 			// the leads whose values it changed are what the webhooks missed.
 			missed := st.Counts.Updated
 			st.Missed = &missed
+		case 2:
+			// v2: counted only when the webhook watched the base since before
+			// the previous complete listing began and this is no fallback
+			// (otherwise the listing covers a time without the incremental
+			// path, and its changes are no misses): the leads it created or
+			// changed, plus (below) the leads it staged.
+			var covered bool
+			if err := workflow.ExecuteLocalActivity(lctx, sa.WebhookCovered, names).Get(ctx, &covered); err != nil {
+				return nil, err
+			}
+			if covered && st.Fallback == "" {
+				missed := st.Counts.Created + st.Counts.Updated
+				st.Missed = &missed
+			}
 		}
 		var v activities.VerifyResult
 		if err := workflow.ExecuteActivity(summarized(actx2, "verify the listing: sample %d missing records", in.VerifySample), sa.VerifyMissing, activities.VerifyInput{
@@ -364,6 +382,9 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			}
 		} else if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
 			return nil, err
+		}
+		if missedV == 2 && st.Missed != nil {
+			*st.Missed += st.Staged // records destroyed without the webhook saying so
 		}
 		// Campaign write-backs an earlier run could not finish are retried
 		// here too, so an hourly schedule drains them without a new campaign.

@@ -36,6 +36,7 @@ func bareSyncEnv() *testsuite.TestWorkflowEnvironment {
 
 func syncEnv(t *testing.T, verified bool, staged, live int) *testsuite.TestWorkflowEnvironment {
 	env := bareSyncEnv()
+	env.OnActivity(sa.WebhookCovered, mock.Anything, mock.Anything).Return(false, nil).Maybe()
 	env.OnActivity(sa.ListPages, mock.Anything, mock.Anything).Return(activities.ListResult{Done: true, Pages: 3, Records: 250}, nil)
 	env.OnActivity(sa.CountSync, mock.Anything, mock.Anything).Return(store.SyncCounts{Listed: 250, Created: 250}, nil)
 	reason := ""

@@ -140,3 +140,15 @@ func (s *Store) StagedBy(ctx context.Context, syncID uuid.UUID) (int, error) {
 	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE deletion_sync_id = $1 AND deleted_at IS NOT NULL`, syncID).Scan(&n)
 	return n, err
 }
+
+// WebhookCovered: the client's current webhook was created before the
+// previous complete listing (another run than syncID, full or a fallback,
+// past its listing and not failed) began, so every change since that
+// listing should have come through the webhook.
+func (s *Store) WebhookCovered(ctx context.Context, syncID, clientID uuid.UUID) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT w.created_at <= (SELECT max(r.started_at) FROM sync_runs r
+			WHERE r.client_id = $2 AND r.id <> $1 AND (r.mode = 'full' OR r.fallback_reason <> '') AND r.phase NOT IN ('listing', 'failed'))
+		FROM airtable_webhooks w WHERE w.client_id = $2), false)`, syncID, clientID).Scan(&ok)
+	return ok, err
+}
