@@ -48,6 +48,9 @@ type Deps struct {
 	// TaskSyncWindow is how long a task edit may wait before it is pushed
 	// to Airtable (0: workflows.DefaultTaskSyncWindow, 60 s).
 	TaskSyncWindow time.Duration
+	// TaskForceWait is how long a force sync waits for its cycle before it
+	// answers 202 with what is pending (0: temporalx.UpdateTimeout, 30 s).
+	TaskForceWait time.Duration
 }
 
 type handlers struct {
@@ -65,6 +68,7 @@ type handlers struct {
 
 	llmCheck, airtableCheck *cachedCheck
 	taskSyncWindow          time.Duration
+	taskForceWait           time.Duration
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -85,6 +89,7 @@ func Router(d Deps) *gin.Engine {
 	h.airtableCheck = newCachedCheck(d.AirtableCheck, d.CheckTTL, DefaultCheckTimeout)
 	h.sms = d.SMS
 	h.taskSyncWindow = d.TaskSyncWindow
+	h.taskForceWait = d.TaskForceWait
 	h.temporalUIURL, h.temporalNamespace = strings.TrimRight(d.TemporalUIURL, "/"), d.TemporalNamespace
 	if h.temporalUIURL == "" {
 		h.temporalUIURL = DefaultTemporalUIURL

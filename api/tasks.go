@@ -322,22 +322,41 @@ func (h *handlers) forceTaskSync(c *gin.Context) {
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "the client has no Airtable base configured"})
 		return
 	}
-	v, err := tasksync.Force(c.Request.Context(), h.temporal, h.taskQueue, clientID, cfg.ClientName, p.Actor(), requestID(c), h.taskSyncWindow)
+	v, err := tasksync.Force(c.Request.Context(), h.temporal, h.taskQueue, clientID, cfg.ClientName, p.Actor(), requestID(c), h.taskSyncWindow, h.taskForceWait)
 	var refused *temporalx.RefusedError
+	out := forceVerdict{TaskSyncVerdict: v}
 	switch {
 	case errors.As(err, &refused):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: refused.Reason})
 		return
+	case err != nil && tasksync.IsStillRunning(err) && c.Request.Context().Err() == nil:
+		// The cycle outlived the wait (Airtable slow, a long backlog): say
+		// what is pending now, from the database; the cycle carries on.
+		st, serr := h.store.GetTaskSyncStatus(c.Request.Context(), clientID)
+		if serr != nil {
+			h.fail(c, serr)
+			return
+		}
+		out = forceVerdict{TaskSyncVerdict: workflows.TaskSyncVerdict{PendingCount: st.PendingN, Pending: st.Pending, ConflictCount: st.Conflicts},
+			StillRunning: true, Message: "the sync cycle is still running; it carries on in the background"}
 	case err != nil:
 		h.fail(c, unavailable("the task sync did not answer", err))
 		return
 	}
-	if v.Pending == nil {
-		v.Pending = []store.TaskBacklog{}
+	if out.Pending == nil {
+		out.Pending = []store.TaskBacklog{}
 	}
 	status := http.StatusOK
-	if !v.InSync {
+	if !out.InSync {
 		status = http.StatusAccepted
 	}
-	c.JSON(status, v)
+	c.JSON(status, out)
+}
+
+// forceVerdict is a force sync's answer: the cycle's verdict, or (still
+// running) what the database says is pending.
+type forceVerdict struct {
+	workflows.TaskSyncVerdict
+	StillRunning bool   `json:"still_running,omitempty"`
+	Message      string `json:"message,omitempty"`
 }

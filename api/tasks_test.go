@@ -108,6 +108,8 @@ func (h *harness) patchTask(tok string, id uuid.UUID, body any) taskJSON {
 
 type verdictJSON struct {
 	InSync       bool   `json:"in_sync"`
+	StillRunning bool   `json:"still_running"`
+	Message      string `json:"message"`
 	PendingCount int    `json:"pending_count"`
 	PushError    string `json:"push_error"`
 	PullError    string `json:"pull_error"`
@@ -417,4 +419,33 @@ func TestTaskAPIRolesTenancyValidation(t *testing.T) {
 	if len(seen) != 3 {
 		t.Fatalf("walked %d tasks, want 3", len(seen))
 	}
+}
+
+// A force sync whose cycle outlives the API's wait (Airtable slow) answers
+// 202 with what the database says is pending, not 503; the cycle carries
+// on and the task reaches Airtable.
+func TestTaskForceSyncOutlivingItsWaitSaysWhatIsPending(t *testing.T) {
+	r := api.Router(api.Deps{Store: testStore, Temporal: testTemporal, Logger: zap.NewNop(), TaskQueue: "test", SMS: testSMSConfig(),
+		TaskSyncWindow: taskWindow, TaskForceWait: time.Second})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, srv: srv}
+	tn := newTaskTenant(t, true)
+	if err := testEmu.SetFaults(tn.Base, airtableemu.Faults{Latency: 2500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = testEmu.ClearFaults(tn.Base) })
+	tk := h.createTask(tn.Admin, map[string]any{"title": "Slow Airtable"})
+	v := h.forceTaskSync(tn.Admin, http.StatusAccepted)
+	if !v.StillRunning || v.InSync || v.Message == "" || v.PendingCount != 1 || len(v.Pending) != 1 || v.Pending[0].ID != tk.ID ||
+		v.Pending[0].Reason != "not yet created in Airtable" {
+		t.Fatalf("verdict: %+v", v)
+	}
+	if err := testEmu.ClearFaults(tn.Base); err != nil {
+		t.Fatal(err)
+	}
+	waitTask(t, 20*time.Second, "the slow cycle carried on", func() bool {
+		g := h.getTask(tn.Admin, tk.ID)
+		return g.SyncState == "synced" && g.AirtableRecordID != nil
+	})
 }

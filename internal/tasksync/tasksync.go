@@ -49,12 +49,17 @@ func Nudge(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 // so it starts the workflow when none runs and wakes nothing else (a
 // signal as well would leave a second wake-up behind). Every attempt
 // carries one Update ID.
-func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uuid.UUID, clientName, actor, requestID string, window time.Duration) (workflows.TaskSyncVerdict, error) {
+// A cycle that outlives timeout (0: temporalx.UpdateTimeout) answers an
+// error that IsStillRunning recognizes; the cycle carries on.
+func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uuid.UUID, clientName, actor, requestID string, window, timeout time.Duration) (workflows.TaskSyncVerdict, error) {
 	var v workflows.TaskSyncVerdict
 	if tc == nil {
 		return v, errors.New("temporal client not configured")
 	}
-	uctx, cancel := context.WithTimeout(ctx, temporalx.UpdateTimeout)
+	if timeout <= 0 {
+		timeout = temporalx.UpdateTimeout
+	}
+	uctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	opts := startOptions(taskQueue, clientID, clientName)
 	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
@@ -81,6 +86,12 @@ func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 		return v, fmt.Errorf("force task sync: %w", err)
 	}
 	return v, nil
+}
+
+// IsStillRunning: Force's wait ended before the cycle did (the Update was
+// sent; the workflow answers it when the cycle ends, nobody listening).
+func IsStillRunning(err error) bool {
+	return errors.As(err, new(*client.WorkflowUpdateServiceTimeoutOrCanceledError)) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Nudger is the worker's activities.Sync.TasksChanged: it marks the
