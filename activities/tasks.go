@@ -308,7 +308,17 @@ func (a *Sync) pushBatch(ctx context.Context, cfg store.TaskSyncConfig, table *a
 		return nil
 	case !creates && recordGone(err):
 		res.Gone++
-		return a.Store.MarkTaskRecordGone(ctx, batch[0].ID)
+		_, err := a.Store.MarkTaskRecordGone(ctx, batch[0].ID, ptrOr(batch[0].AirtableRecordID))
+		return err
+	case len(batch) > 1 && recordRefused(err):
+		// Airtable refuses a whole request for one bad record (a batch is
+		// all or nothing): write them one by one, so only that one waits.
+		for _, t := range batch {
+			if err := a.pushBatch(ctx, cfg, table, creates, []store.Task{t}, res); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
 		var he *airtable.HTTPClientError
 		if errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500 {
@@ -333,7 +343,11 @@ func (a *Sync) pushBatch(ctx context.Context, cfg store.TaskSyncConfig, table *a
 				mod = &tm
 			}
 		}
-		if err := a.Store.MarkTaskPushed(ctx, t.ID, r.ID, t.Values(), mod); err != nil {
+		var before *task.Values
+		if !creates {
+			before = t.Synced()
+		}
+		if err := a.Store.MarkTaskPushed(ctx, t.ID, r.ID, before, t.Values(), mod); err != nil {
 			return err
 		}
 		if creates {
@@ -343,6 +357,15 @@ func (a *Sync) pushBatch(ctx context.Context, cfg store.TaskSyncConfig, table *a
 		}
 	}
 	return nil
+}
+
+// recordRefused: a 422, Airtable's refusal of a value of one of the
+// records (an unknown select choice, a computed field); other 4xx refuse
+// the request itself (a missing table, a bad key) and would refuse each
+// record alike.
+func recordRefused(err error) bool {
+	var he *airtable.HTTPClientError
+	return errors.As(err, &he) && he.StatusCode == http.StatusUnprocessableEntity
 }
 
 func lenRecords(r *airtable.Records) int {

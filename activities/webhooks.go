@@ -466,6 +466,8 @@ func fieldsByName(s *recState, t schemaTable) map[string]any {
 // errPartial: a changed record came without its other cells.
 const errPartial = "a changed record came without its other cells (webhook registered without includes)"
 
+var errPartialRecord = errors.New(errPartial)
+
 // ApplyPayloads reads the client's webhook payloads after the stored
 // cursor (following mightHaveMore), maps field ids to the client's columns
 // through the base schema (read once), and applies each page in one
@@ -508,6 +510,17 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 		return res, nil
 	}
 	base := hook.BaseID
+	if hook.TableID == "" && a.TasksChanged != nil {
+		defer func() {
+			if res.Fallback != "" {
+				// The fallback listing lists the leads only, and the cursor
+				// skips the Tasks table's payloads too: the task sync lists them.
+				if err := a.TasksChanged(ctx, clientID, cl.Name); err != nil {
+					a.log().Warn("task sync not nudged", zap.String("client_id", in.ClientID), zap.Error(err))
+				}
+			}
+		}()
+	}
 	var leads, tasks *schemaTable
 	var taskCfg store.TaskSyncConfig
 	cursor := hook.Cursor
@@ -546,12 +559,20 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 				return res, nil
 			}
 			leads = &t
-			if taskCfg, err = a.Store.GetTaskSyncConfig(ctx, clientID); err != nil {
+			taskCfg, err = a.Store.GetTaskSyncConfig(ctx, clientID)
+			switch {
+			case errors.Is(err, store.ErrTaskMapping):
 				// A task mapping that does not parse must not stop the
 				// leads: the task sync reports it on its own.
 				a.log().Warn("task changes in the payloads not applied", zap.String("client_id", in.ClientID), zap.Error(err))
-			} else if t, ok := findTable(tables, taskCfg.Table); ok && hook.TableID == "" && t.ID != leads.ID {
-				tasks = &t
+			case err != nil:
+				return res, err
+			case hook.TableID != "":
+				// A leads-only webhook (re-created by the next EnsureWebhook).
+			default:
+				if t, ok := findTable(tables, taskCfg.Table); ok && t.ID != leads.ID {
+					tasks = &t
+				}
 			}
 		}
 		var leadStates, taskStates tableStates
@@ -568,7 +589,7 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 		}
 		if len(taskStates.order) > 0 {
 			if err := a.applyTaskStates(ctx, taskCfg, *tasks, &taskStates, &res); err != nil {
-				if err.Error() == errPartial {
+				if errors.Is(err, errPartialRecord) {
 					res.Fallback = errPartial
 					return res, a.resetCursor(ctx, clientID, hook, cursor, &res)
 				}
@@ -650,7 +671,7 @@ func (a *Sync) applyTaskStates(ctx context.Context, cfg store.TaskSyncConfig, t 
 			continue
 		}
 		if s.partial {
-			return errors.New(errPartial)
+			return errPartialRecord
 		}
 		r := TaskRecord{ID: id, Fields: fieldsByName(s, t)}
 		if _, ok := r.Fields[cfg.Fields.LastModified]; !ok || cfg.Fields.LastModified == "" {

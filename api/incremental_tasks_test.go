@@ -99,3 +99,55 @@ func TestIncrementalSyncAppliesTaskChanges(t *testing.T) {
 		t.Fatalf("after re-create: %+v", g)
 	}
 }
+
+// A push that read the task before a webhook payload applied Airtable's
+// edit of another field marks only the fields it wrote as synced: the
+// Airtable edit stays agreed on both sides (no spurious conflict later),
+// and a push to a record destroyed meanwhile does not link it again.
+func TestTaskPushDoesNotOverwriteAConcurrentAirtableEdit(t *testing.T) {
+	h := newTaskHarness(t, 10*time.Minute)
+	tn := newTaskTenant(t, true)
+	ctx := context.Background()
+	tk := h.createTask(tn.Admin, map[string]any{"title": "Gloves", "notes": "two boxes"})
+	if v := h.forceTaskSync(tn.Admin, http.StatusOK); !v.InSync {
+		t.Fatalf("verdict: %+v", v)
+	}
+	_ = testTemporal.TerminateWorkflow(ctx, "task-sync/"+tn.ID.String(), "", "test drives the push by hand")
+	h.patchTask(tn.Admin, tk.ID, map[string]any{"title": "Nitrile gloves"})
+	read, err := testStore.GetTask(ctx, nil, tk.ID) // what the push read
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := *read.AirtableRecordID
+	// Meanwhile Airtable's edit of the notes arrives (newer than anything seen).
+	res, err := (&activities.Sync{Store: testStore}).ApplyRemoteTasks(ctx, activities.ApplyTasksInput{ClientID: tn.ID.String(),
+		Records: []activities.TaskRecord{{ID: rid, Fields: map[string]any{airtableemu.TaskFieldTitle: "Gloves", airtableemu.TaskFieldStatus: "todo",
+			airtableemu.TaskFieldNotes: "three boxes"}, Modified: time.Now().UTC().Format(time.RFC3339)}}})
+	if err != nil || res.Updated != 1 {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	// The push (title only) is accepted.
+	if err := testStore.MarkTaskPushed(ctx, tk.ID, rid, read.Synced(), read.Values(), nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := testStore.GetTask(ctx, nil, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.Synced(); s == nil || s.Title != "Nitrile gloves" || s.Notes != "three boxes" || got.Notes != "three boxes" || got.PushPending || got.SyncState != "synced" {
+		t.Fatalf("after the push: %+v synced %+v", got, got.Synced())
+	}
+	// Destroyed in Airtable (unlinked), then a late push answer: not linked again.
+	if n, err := testStore.TaskRecordsDestroyed(ctx, tn.ID, []string{rid}); err != nil || n != 1 {
+		t.Fatalf("destroyed: %d %v", n, err)
+	}
+	if n, err := testStore.TaskRecordsDestroyed(ctx, tn.ID, []string{rid}); err != nil || n != 0 {
+		t.Fatalf("destroyed twice: %d %v", n, err)
+	}
+	if err := testStore.MarkTaskPushed(ctx, tk.ID, rid, got.Synced(), got.Values(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := testStore.GetTask(ctx, nil, tk.ID); g.AirtableRecordID != nil || !g.PushPending {
+		t.Fatalf("a destroyed record was linked again: %+v", g)
+	}
+}

@@ -449,3 +449,43 @@ func TestTaskForceSyncOutlivingItsWaitSaysWhatIsPending(t *testing.T) {
 		return g.SyncState == "synced" && g.AirtableRecordID != nil
 	})
 }
+
+// One record Airtable refuses (a status its Status field has no choice
+// for) does not hold back the others written in the same request of 10:
+// they are synced, only that task stays pending with Airtable's reason.
+func TestTaskPushOneRefusedRecordDoesNotBlockItsBatch(t *testing.T) {
+	h := newTaskHarness(t, 10*time.Minute)
+	tn := newTaskTenant(t, false)
+	spec := airtableemu.TasksSpec()
+	for i, f := range spec.Fields {
+		if f.Name == airtableemu.TaskFieldStatus {
+			spec.Fields[i].Options = []string{"todo", "in_progress", "done"} // no "blocked"
+		}
+	}
+	if err := testEmu.CreateTable(tn.Base, spec); err != nil {
+		t.Fatal(err)
+	}
+	var ok []taskJSON
+	for i := 0; i < 4; i++ {
+		ok = append(ok, h.createTask(tn.Admin, map[string]any{"title": fmt.Sprintf("Fine %d", i), "status": "todo"}))
+	}
+	bad := h.createTask(tn.Admin, map[string]any{"title": "Stuck", "status": "blocked"})
+	v := h.forceTaskSync(tn.Admin, http.StatusAccepted)
+	if v.InSync || v.PendingCount != 1 || len(v.Pending) != 1 || v.Pending[0].ID != bad.ID ||
+		!strings.Contains(v.Pending[0].Reason, "INVALID_MULTIPLE_CHOICE_OPTIONS") || v.PushError == "" {
+		t.Fatalf("verdict: %+v", v)
+	}
+	for _, tk := range ok {
+		if g := h.getTask(tn.Admin, tk.ID); g.SyncState != "synced" || g.AirtableRecordID == nil {
+			t.Fatalf("a valid task of the refused batch: %+v", g)
+		}
+		if _, found := emuTask(t, tn.Base, tk.ID); !found {
+			t.Fatalf("task %s not in Airtable", tk.ID)
+		}
+	}
+	// The same refused edit fixed locally: the next cycle writes it.
+	h.patchTask(tn.Admin, bad.ID, map[string]any{"status": "in_progress"})
+	if v := h.forceTaskSync(tn.Admin, http.StatusOK); !v.InSync {
+		t.Fatalf("after the fix: %+v", v)
+	}
+}

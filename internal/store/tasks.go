@@ -321,20 +321,37 @@ func (s *Store) PendingTaskPushes(ctx context.Context, clientID uuid.UUID, creat
 }
 
 // MarkTaskPushed records that Airtable accepted values for the task
-// (recordID: its record, new or not; modified: the record's last-modified
-// time as Airtable answered). A local edit made meanwhile stays pending.
-func (s *Store) MarkTaskPushed(ctx context.Context, id uuid.UUID, recordID string, pushed task.Values, modified *time.Time) error {
+// (recordID: its record, new or not; before: what both sides agreed on
+// when the push read the task, nil for a create; modified: the record's
+// last-modified time as Airtable answered). Only the fields the push wrote
+// (those that differ from before) become synced with the pushed values:
+// a field Airtable changed meanwhile (applied by a webhook payload) keeps
+// what that apply agreed on. A local edit made meanwhile stays pending. An
+// update whose record was unlinked meanwhile (destroyed in Airtable)
+// changes nothing: the task is created again by the next push.
+func (s *Store) MarkTaskPushed(ctx context.Context, id uuid.UUID, recordID string, before *task.Values, pushed task.Values, modified *time.Time) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks t WHERE t.id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
 		}
+		if before != nil && (t.AirtableRecordID == nil || *t.AirtableRecordID != recordID) {
+			return nil
+		}
 		rid := recordID
 		t.AirtableRecordID = &rid
-		p := pushed
-		t.synced = &p
+		synced := pushed
+		if before != nil && t.synced != nil {
+			synced = *t.synced
+			for _, f := range task.Fields {
+				if pushed.Get(f) != before.Get(f) {
+					synced.Set(f, pushed.Get(f))
+				}
+			}
+		}
+		t.synced = &synced
 		t.LastError = ""
-		if modified != nil {
+		if modified != nil && (t.RemoteModifiedAt == nil || modified.After(*t.RemoteModifiedAt)) {
 			t.RemoteModifiedAt = modified
 		}
 		now := time.Now().UTC()
@@ -351,16 +368,19 @@ func (s *Store) MarkTaskPushError(ctx context.Context, ids []uuid.UUID, msg stri
 
 // MarkTaskRecordGone handles a record deleted in Airtable while the task
 // still exists locally: the local task wins (it is created again by the
-// next push) and the conflict record says so.
-func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+// next push) and the conflict record says so. It changes nothing (false)
+// when the task is no longer linked to that record.
+func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID, recordID string) (bool, error) {
+	changed := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks t WHERE t.id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
 		}
-		if t.AirtableRecordID == nil {
-			return nil // already handled
+		if t.AirtableRecordID == nil || *t.AirtableRecordID != recordID {
+			return nil // already handled, or linked to another record since
 		}
+		changed = true
 		if t.Conflict == nil {
 			t.Conflict = map[string]task.Conflict{}
 		}
@@ -370,6 +390,7 @@ func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID) error {
 		t.synced = nil
 		return writeTask(ctx, tx, &t, false)
 	})
+	return changed, err
 }
 
 // TaskRecordsDestroyed handles records of the client's Tasks table that
@@ -377,20 +398,29 @@ func (s *Store) MarkTaskRecordGone(ctx context.Context, id uuid.UUID) error {
 // task linked to one is handled as MarkTaskRecordGone does. It returns how
 // many tasks were; records no task is linked to change nothing.
 func (s *Store) TaskRecordsDestroyed(ctx context.Context, clientID uuid.UUID, recordIDs []string) (int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM tasks WHERE client_id = $1 AND airtable_record_id = ANY($2) ORDER BY id`, clientID, recordIDs)
+	type link struct {
+		ID       uuid.UUID
+		RecordID string
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, airtable_record_id FROM tasks WHERE client_id = $1 AND airtable_record_id = ANY($2) ORDER BY id`, clientID, recordIDs)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	links, err := pgx.CollectRows(rows, pgx.RowToStructByPos[link])
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := s.MarkTaskRecordGone(ctx, id); err != nil {
-			return 0, err
+	n := 0
+	for _, l := range links {
+		changed, err := s.MarkTaskRecordGone(ctx, l.ID, l.RecordID)
+		if err != nil {
+			return n, err
+		}
+		if changed {
+			n++
 		}
 	}
-	return len(ids), nil
+	return n, nil
 }
 
 // RemoteTask is one record of a client's Airtable Tasks table.
@@ -423,6 +453,10 @@ func (s *Store) ApplyRemoteTasks(ctx context.Context, clientID uuid.UUID, recs [
 }
 
 func applyRemote(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTask, res *ApplyResult) error {
+	return applyRemoteOnce(ctx, tx, clientID, r, res, false)
+}
+
+func applyRemoteOnce(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTask, res *ApplyResult, retried bool) error {
 	t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks t WHERE t.client_id = $1 AND t.airtable_record_id = $2 FOR UPDATE`, clientID, r.RecordID))
 	if errors.Is(err, ErrNotFound) && r.NurtureID != "" {
 		// A record Nurture created whose id was not recorded (a crash between the POST and the commit).
@@ -431,6 +465,10 @@ func applyRemote(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTas
 		}
 	}
 	mod := r.Modified.UTC()
+	var modOrNil *time.Time // a table without a Last Modified column: unknown, never a time
+	if !r.Modified.IsZero() {
+		modOrNil = &mod
+	}
 	now := time.Now().UTC()
 	if errors.Is(err, ErrNotFound) {
 		var due *string
@@ -440,8 +478,14 @@ func applyRemote(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTas
 		synced, _ := json.Marshal(r.Values.Map())
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, `INSERT INTO tasks (client_id, airtable_record_id, title, status, assignee, due_date, notes, sync_state,
-			push_pending, synced, remote_modified_at, synced_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7, 'synced', false, $8, $9, $10) RETURNING id`,
-			clientID, r.RecordID, r.Values.Title, r.Values.Status, r.Values.Assignee, due, r.Values.Notes, synced, mod, now).Scan(&id); err != nil {
+			push_pending, synced, remote_modified_at, synced_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7, 'synced', false, $8, $9, $10)
+			ON CONFLICT (client_id, airtable_record_id) WHERE airtable_record_id IS NOT NULL DO NOTHING RETURNING id`,
+			clientID, r.RecordID, r.Values.Title, r.Values.Status, r.Values.Assignee, due, r.Values.Notes, synced, modOrNil, now).Scan(&id); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) && !retried {
+				// Another apply (the listing, a payload) created it just
+				// now: merge into that task instead.
+				return applyRemoteOnce(ctx, tx, clientID, r, res, true)
+			}
 			return err
 		}
 		res.Created++
@@ -468,7 +512,9 @@ func applyRemote(ctx context.Context, tx pgx.Tx, clientID uuid.UUID, r RemoteTas
 	t.setValues(m.Values)
 	base := m.Base
 	t.synced = &base
-	t.RemoteModifiedAt = &mod
+	if modOrNil != nil && (t.RemoteModifiedAt == nil || mod.After(*t.RemoteModifiedAt)) {
+		t.RemoteModifiedAt = modOrNil // never backwards
+	}
 	t.SyncedAt = &now
 	for f, c := range m.Conflicts {
 		if t.Conflict == nil {
