@@ -122,7 +122,7 @@ func TestTaskPushDoesNotOverwriteAConcurrentAirtableEdit(t *testing.T) {
 	// Meanwhile Airtable's edit of the notes arrives (newer than anything seen).
 	res, err := (&activities.Sync{Store: testStore}).ApplyRemoteTasks(ctx, activities.ApplyTasksInput{ClientID: tn.ID.String(),
 		Records: []activities.TaskRecord{{ID: rid, Fields: map[string]any{airtableemu.TaskFieldTitle: "Gloves", airtableemu.TaskFieldStatus: "todo",
-			airtableemu.TaskFieldNotes: "three boxes"}, Modified: time.Now().UTC().Format(time.RFC3339)}}})
+			airtableemu.TaskFieldNotes: "three boxes"}, Modified: time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)}}})
 	if err != nil || res.Updated != 1 {
 		t.Fatalf("apply: %+v %v", res, err)
 	}

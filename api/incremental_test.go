@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -618,5 +620,36 @@ func TestWebhookCursorResetCompareAndSwap(t *testing.T) {
 	}
 	if hook, err := testStore.GetAirtableWebhook(ctx, it.ID); err != nil || hook.Cursor != at+3 {
 		t.Fatalf("cursor %d, want %d (%v)", hook.Cursor, at+3, err)
+	}
+}
+
+// A registration that fails (here: the base has no leads table) still
+// leaves the hourly Schedule that tries again, and says so.
+func TestWebhookRegistrationFailureKeepsTheSchedule(t *testing.T) {
+	tn := newTenant(t, "hookfail")
+	baseSeq++
+	base := fmt.Sprintf("appHook%010d", baseSeq*7919+int(time.Now().UnixNano()%1000))
+	if _, err := testEmu.CreateBase(base, "no leads", airtableemu.TasksSpec()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE clients SET airtable_base_id = $2 WHERE id = $1`, tn.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	sched := testTemporal.ScheduleClient().GetHandle(ctx, "airtable-webhook-refresh/"+tn.ID.String())
+	t.Cleanup(func() { _ = sched.Delete(context.Background()) })
+	_, err := syncstart.RegisterWebhook(ctx, testTemporal, "test", tn.ID.String())
+	if err == nil || !strings.Contains(err.Error(), "tries again") || !strings.Contains(err.Error(), "no table") {
+		t.Fatalf("registration against a base without the leads table: %v", err)
+	}
+	d, err := sched.Describe(ctx)
+	if err != nil {
+		t.Fatalf("no schedule after a failed registration: %v", err)
+	}
+	if iv := d.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Hour {
+		t.Fatalf("schedule spec: %+v", d.Schedule.Spec)
+	}
+	if _, err := testStore.GetAirtableWebhook(ctx, tn.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a webhook was stored: %v", err)
 	}
 }

@@ -12,14 +12,17 @@ import (
 	"github.com/nurture-sms/nurture/workflows"
 )
 
-// WebhookRefreshEvery is how often the Schedule refreshes a client's
-// webhook (Airtable's expire after 7 days).
-const WebhookRefreshEvery = 24 * time.Hour
+// WebhookRefreshEvery is how often the Schedule checks a client's webhook:
+// refreshed (Airtable's expire after 7 days), or re-created when it is
+// gone or disabled, so a disabled hook costs at most an hour of changes
+// waiting for the scheduled listing. Two Airtable requests a run.
+const WebhookRefreshEvery = time.Hour
 
 // RegisterWebhook registers (or refreshes, or re-creates) the client's
 // Airtable webhook now, waiting for the answer, and creates (or replaces)
-// the Schedule that refreshes it every day. A new webhook also starts a
-// full listing (WebhookResult.SyncID).
+// the Schedule that checks it every hour. A new webhook also starts a
+// full listing (WebhookResult.SyncID). The Schedule is created even when
+// this registration fails (Airtable down, say): its next run tries again.
 func RegisterWebhook(ctx context.Context, tc client.Client, taskQueue, clientID string) (workflows.WebhookResult, error) {
 	var res workflows.WebhookResult
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -31,9 +34,7 @@ func RegisterWebhook(ctx context.Context, tc client.Client, taskQueue, clientID 
 	if err != nil {
 		return res, fmt.Errorf("start webhook registration: %w", err)
 	}
-	if err := run.Get(ctx, &res); err != nil {
-		return res, fmt.Errorf("register webhook: %w", err)
-	}
+	regErr := run.Get(ctx, &res)
 	id := workflows.WebhookScheduleID(clientID)
 	_ = tc.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
 	_, err = tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
@@ -47,6 +48,9 @@ func RegisterWebhook(ctx context.Context, tc client.Client, taskQueue, clientID 
 	})
 	if err != nil {
 		return res, fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	if regErr != nil {
+		return res, fmt.Errorf("register webhook (the hourly schedule %s tries again): %w", id, regErr)
 	}
 	return res, nil
 }
