@@ -307,8 +307,10 @@ func (a *Sync) pushBatch(ctx context.Context, cfg store.TaskSyncConfig, table *a
 		}
 		return nil
 	case !creates && recordGone(err):
-		res.Gone++
-		_, err := a.Store.MarkTaskRecordGone(ctx, batch[0].ID, ptrOr(batch[0].AirtableRecordID))
+		changed, err := a.Store.MarkTaskRecordGone(ctx, batch[0].ID, ptrOr(batch[0].AirtableRecordID))
+		if changed {
+			res.Gone++
+		}
 		return err
 	case len(batch) > 1 && recordRefused(err):
 		// Airtable refuses a whole request for one bad record (a batch is
@@ -360,12 +362,18 @@ func (a *Sync) pushBatch(ctx context.Context, cfg store.TaskSyncConfig, table *a
 }
 
 // recordRefused: a 422, Airtable's refusal of a value of one of the
-// records (an unknown select choice, a computed field); other 4xx refuse
-// the request itself (a missing table, a bad key) and would refuse each
-// record alike.
+// records (an unknown select choice, a bad date). Other 4xx refuse the
+// request itself (a missing table, a bad key), and so do an unknown field
+// and a computed field (the mapping is wrong): those would refuse every
+// record alike, and splitting would only spend 10 requests of the base's
+// pacing each cycle.
 func recordRefused(err error) bool {
 	var he *airtable.HTTPClientError
-	return errors.As(err, &he) && he.StatusCode == http.StatusUnprocessableEntity
+	if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	msg := err.Error()
+	return !strings.Contains(msg, "UNKNOWN_FIELD_NAME") && !strings.Contains(msg, "computed")
 }
 
 func lenRecords(r *airtable.Records) int {

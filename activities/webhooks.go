@@ -559,7 +559,9 @@ func (a *Sync) ApplyPayloads(ctx context.Context, in IncrementalInput) (Incremen
 				return res, nil
 			}
 			leads = &t
-			taskCfg, err = a.Store.GetTaskSyncConfig(ctx, clientID)
+			if hook.TableID == "" {
+				taskCfg, err = a.Store.GetTaskSyncConfig(ctx, clientID)
+			}
 			switch {
 			case errors.Is(err, store.ErrTaskMapping):
 				// A task mapping that does not parse must not stop the

@@ -329,7 +329,7 @@ func (h *handlers) forceTaskSync(c *gin.Context) {
 	case errors.As(err, &refused):
 		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict, Message: refused.Reason})
 		return
-	case err != nil && tasksync.IsStillRunning(err) && c.Request.Context().Err() == nil:
+	case errors.Is(err, tasksync.ErrStillRunning):
 		// The cycle outlived the wait (Airtable slow, a long backlog): say
 		// what is pending now, from the database; the cycle carries on.
 		st, serr := h.store.GetTaskSyncStatus(c.Request.Context(), clientID)

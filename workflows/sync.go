@@ -341,6 +341,7 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if err := workflow.ExecuteLocalActivity(lctx, sa.CountSync, names).Get(ctx, &st.Counts); err != nil {
 			return nil, err
 		}
+		missedCovered := false
 		missedV := workflow.GetVersion(ctx, "incremental-missed", workflow.DefaultVersion, 2)
 		switch missedV {
 		case 1:
@@ -353,14 +354,9 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			// the previous complete listing began and this is no fallback
 			// (otherwise the listing covers a time without the incremental
 			// path, and its changes are no misses): the leads it created or
-			// changed, plus (below) the leads it staged.
-			var covered bool
-			if err := workflow.ExecuteLocalActivity(lctx, sa.WebhookCovered, names).Get(ctx, &covered); err != nil {
+			// changed, set once the listing is verified (below).
+			if err := workflow.ExecuteLocalActivity(lctx, sa.WebhookCovered, names).Get(ctx, &missedCovered); err != nil {
 				return nil, err
-			}
-			if covered && st.Fallback == "" {
-				missed := st.Counts.Created + st.Counts.Updated
-				st.Missed = &missed
 			}
 		}
 		var v activities.VerifyResult
@@ -372,6 +368,13 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 		if !v.Complete {
 			return fail(v.Reason)
 		}
+		if missedV == 2 && missedCovered && st.Fallback == "" {
+			// Staged leads are not counted: a lead whose deletion an admin
+			// rejected is staged again by every listing, and would read as
+			// a miss each night.
+			missed := st.Counts.Created + st.Counts.Updated
+			st.Missed = &missed
+		}
 		if workflow.GetVersion(ctx, "stage-in-batches", workflow.DefaultVersion, 1) == 1 {
 			// Batches of 10,000 rows, heartbeated, instead of one unbounded UPDATE in a local activity.
 			stctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -382,9 +385,6 @@ func airtableSync(ctx workflow.Context, in SyncInput, rerunQueued func() bool) (
 			}
 		} else if err := workflow.ExecuteLocalActivity(lctx, sa.StageMissing, names).Get(ctx, &st.Staged); err != nil {
 			return nil, err
-		}
-		if missedV == 2 && st.Missed != nil {
-			*st.Missed += st.Staged // records destroyed without the webhook saying so
 		}
 		// Campaign write-backs an earlier run could not finish are retried
 		// here too, so an hourly schedule drains them without a new campaign.

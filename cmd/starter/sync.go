@@ -150,7 +150,7 @@ func webhookCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "webhook", Short: "The client's Airtable webhook (incremental sync)"}
 	var clientID string
 	register := &cobra.Command{
-		Use: "register", Short: "Register, refresh or re-create the client's Airtable webhook, and schedule its daily refresh",
+		Use: "register", Short: "Register, refresh or re-create the client's Airtable webhook, and schedule its hourly check",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := uuid.Parse(clientID); err != nil {
 				return fmt.Errorf("--client-id must be a UUID")

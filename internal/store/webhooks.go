@@ -149,6 +149,6 @@ func (s *Store) WebhookCovered(ctx context.Context, syncID, clientID uuid.UUID) 
 	var ok bool
 	err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT w.created_at <= (SELECT max(r.started_at) FROM sync_runs r
 			WHERE r.client_id = $2 AND r.id <> $1 AND (r.mode = 'full' OR r.fallback_reason <> '') AND r.phase NOT IN ('listing', 'failed'))
-		FROM airtable_webhooks w WHERE w.client_id = $2), false)`, syncID, clientID).Scan(&ok)
+		FROM airtable_webhooks w JOIN clients c ON c.id = w.client_id AND c.airtable_base_id = w.base_id WHERE w.client_id = $2), false)`, syncID, clientID).Scan(&ok)
 	return ok, err
 }

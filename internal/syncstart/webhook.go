@@ -36,6 +36,10 @@ func RegisterWebhook(ctx context.Context, tc client.Client, taskQueue, clientID 
 	}
 	regErr := run.Get(ctx, &res)
 	id := workflows.WebhookScheduleID(clientID)
+	// The Schedule is replaced even when the caller gave up (Ctrl-C): a
+	// deleted Schedule without its replacement would let the hook lapse.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	_ = tc.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
 	_, err = tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      id,

@@ -49,8 +49,10 @@ func Nudge(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 // so it starts the workflow when none runs and wakes nothing else (a
 // signal as well would leave a second wake-up behind). Every attempt
 // carries one Update ID.
-// A cycle that outlives timeout (0: temporalx.UpdateTimeout) answers an
-// error that IsStillRunning recognizes; the cycle carries on.
+// A cycle that outlives timeout (0: temporalx.UpdateTimeout) after the
+// workflow accepted the Update answers ErrStillRunning: the cycle carries
+// on. A wait that ends before the workflow accepted it (Temporal down, no
+// worker) is another error.
 func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uuid.UUID, clientName, actor, requestID string, window, timeout time.Duration) (workflows.TaskSyncVerdict, error) {
 	var v workflows.TaskSyncVerdict
 	if tc == nil {
@@ -71,16 +73,22 @@ func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 		handle, err = tc.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions: client.UpdateWorkflowOptions{UpdateID: updateID, UpdateName: workflows.UpdateForceTaskSync,
-				WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{workflows.ForceTaskSyncRequest{Actor: actor, RequestID: requestID}}},
+				WaitForStage: client.WorkflowUpdateStageAccepted, Args: []any{workflows.ForceTaskSyncRequest{Actor: actor, RequestID: requestID}}},
 		})
 		if err == nil {
-			err = handle.Get(uctx, &v)
+			// Accepted: the cycle runs whether or not this caller waits for it.
+			if err = handle.Get(uctx, &v); err != nil && uctx.Err() != nil && ctx.Err() == nil {
+				return v, fmt.Errorf("%w: %w", ErrStillRunning, err)
+			}
 		}
 		// The workflow's task failed as the Update arrived (it was ending): try again.
 		if !errors.As(err, new(*serviceerror.WorkflowNotReady)) || uctx.Err() != nil {
 			break
 		}
-		time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		select {
+		case <-uctx.Done():
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
 	}
 	if err != nil {
 		return v, fmt.Errorf("force task sync: %w", err)
@@ -88,11 +96,9 @@ func Force(ctx context.Context, tc client.Client, taskQueue string, clientID uui
 	return v, nil
 }
 
-// IsStillRunning: Force's wait ended before the cycle did (the Update was
-// sent; the workflow answers it when the cycle ends, nobody listening).
-func IsStillRunning(err error) bool {
-	return errors.As(err, new(*client.WorkflowUpdateServiceTimeoutOrCanceledError)) || errors.Is(err, context.DeadlineExceeded)
-}
+// ErrStillRunning: Force's wait ended before the cycle did; the workflow
+// had accepted the Update and answers it when the cycle ends.
+var ErrStillRunning = errors.New("the task sync cycle is still running")
 
 // Nudger is the worker's activities.Sync.TasksChanged: it marks the
 // client's task sync dirty (starting it if none runs), so tasks left
