@@ -265,6 +265,7 @@ func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (Ensure
 			Webhooks []struct {
 				ID             string `json:"id"`
 				IsHookEnabled  bool   `json:"isHookEnabled"`
+				Notifications  bool   `json:"areNotificationsEnabled"`
 				ExpirationTime string `json:"expirationTime"`
 			} `json:"webhooks"`
 		}
@@ -276,8 +277,14 @@ func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (Ensure
 			if h.ID != old.WebhookID {
 				continue
 			}
-			if !h.IsHookEnabled {
+			if !h.IsHookEnabled || !h.Notifications {
+				// Notifications off: payloads may be kept, but nothing tells
+				// Nurture to read them; a new hook and the full listing it
+				// starts cover the time without notifications.
 				reason = "the webhook was disabled or expired"
+				if h.IsHookEnabled {
+					reason = "Airtable turned the webhook's notifications off"
+				}
 				_ = a.call(ctx, base, http.MethodDelete, "/bases/"+url.PathEscape(base)+"/webhooks/"+url.PathEscape(h.ID), nil, nil)
 				break
 			}

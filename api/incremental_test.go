@@ -521,6 +521,23 @@ func TestWebhookRefreshAndRecreate(t *testing.T) {
 		t.Fatalf("disabled hook: %+v %v", res, err)
 	}
 	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
+	// Notifications turned off by Airtable (the hook still records
+	// payloads): re-created at the next check, with a full listing.
+	if err := testEmu.DisableNotifications(it.Base, res.WebhookID); err != nil {
+		t.Fatal(err)
+	}
+	rename(t, it.Base, map[string]string{it.IDs[6]: "Unnotified6"})
+	time.Sleep(200 * time.Millisecond)
+	if got := firstNames(t, it.ID, []string{it.IDs[6]}); got[it.IDs[6]] == "Unnotified6" {
+		t.Fatal("a notification was sent with notifications off")
+	}
+	offHook := res.WebhookID
+	res, err = syncstart.RegisterWebhook(ctx, testTemporal, "test", it.ID.String())
+	if err != nil || !res.Created || res.WebhookID == offHook || res.SyncID == "" {
+		t.Fatalf("notifications-off hook: %+v %v", res, err)
+	}
+	h.waitSync(it.Admin, uuid.MustParse(res.SyncID), "completed")
+	waitNames(t, it.ID, map[string]string{it.IDs[6]: "Unnotified6"})
 	// Gone from Airtable: re-created.
 	if err := testEmu.DeleteWebhook(it.Base, res.WebhookID); err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@
 //	POST   /_emulator/bases/{base}/webhooks/{id}/drop-notifications  {"count"?} drop the next notification(s)
 //	POST   /_emulator/bases/{base}/webhooks/{id}/expire-cursor       forget every payload so far
 //	POST   /_emulator/bases/{base}/webhooks/{id}/disable             isHookEnabled=false
+//	POST   /_emulator/bases/{base}/webhooks/{id}/disable-notifications areNotificationsEnabled=false (payloads kept)
 //	POST   /_emulator/bases/{base}/webhooks/{id}/expire              reach the expiration time now
 //
 // # Webhooks

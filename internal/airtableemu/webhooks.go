@@ -36,9 +36,10 @@ type webhook struct {
 	expires    time.Time
 	created    time.Time
 	payloads   []Payload
-	first      int // number of payloads[0]
-	dropNext   int // notifications to drop
-	failRead   int // countdown: the payloads read that brings it to 0 answers 500
+	first      int  // number of payloads[0]
+	dropNext   int  // notifications to drop
+	notifyOff  bool // areNotificationsEnabled false: payloads are kept, nothing is sent
+	failRead   int  // countdown: the payloads read that brings it to 0 answers 500
 	pending    bool
 	last       *NotificationResult
 	notified   int64
@@ -120,7 +121,7 @@ func (h *webhook) info() WebhookInfo {
 		last = &l
 	}
 	return WebhookInfo{ID: h.id, Type: "client", IsHookEnabled: h.enabled && time.Now().Before(h.expires), NotificationURL: h.url,
-		CursorForNextPayload: h.next(), AreNotificationsOn: h.enabled, ExpirationTime: formatTime(h.expires),
+		CursorForNextPayload: h.next(), AreNotificationsOn: h.enabled && !h.notifyOff, ExpirationTime: formatTime(h.expires),
 		LastNotificationResult: last, Specification: spec, NotificationsSent: h.notified, NotificationsDropped: h.dropped}
 }
 
@@ -260,8 +261,10 @@ func (e *Emulator) notify(b *base, h *webhook) {
 	time.Sleep(NotifyDelay)
 	b.mu.Lock()
 	h.pending = false
-	if h.dropNext > 0 {
-		h.dropNext--
+	if h.dropNext > 0 || h.notifyOff {
+		if h.dropNext > 0 {
+			h.dropNext--
+		}
 		h.dropped++
 		b.mu.Unlock()
 		return
@@ -409,6 +412,13 @@ func (e *Emulator) ExpireWebhookCursor(baseID, id string) error {
 		h.first += len(h.payloads)
 		h.payloads = nil
 	})
+}
+
+// DisableNotifications turns a webhook's notifications off
+// (areNotificationsEnabled false, as Airtable does after notifications kept
+// failing): payloads are still recorded, no notification is sent.
+func (e *Emulator) DisableNotifications(baseID, id string) error {
+	return e.withHook(baseID, id, func(_ *base, h *webhook) { h.notifyOff = true })
 }
 
 // DisableWebhook turns a webhook off (isHookEnabled=false): no payloads, no
@@ -631,6 +641,9 @@ func (e *Emulator) registerWebhookAdmin(mux *http.ServeMux) {
 	}))
 	mux.HandleFunc("POST /_emulator/bases/{base}/webhooks/{hook}/expire-cursor", fault(func(base, hook string, _ *http.Request) error {
 		return e.ExpireWebhookCursor(base, hook)
+	}))
+	mux.HandleFunc("POST /_emulator/bases/{base}/webhooks/{hook}/disable-notifications", fault(func(base, hook string, _ *http.Request) error {
+		return e.DisableNotifications(base, hook)
 	}))
 	mux.HandleFunc("POST /_emulator/bases/{base}/webhooks/{hook}/disable", fault(func(base, hook string, _ *http.Request) error {
 		return e.DisableWebhook(base, hook)
