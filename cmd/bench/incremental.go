@@ -91,6 +91,26 @@ func (e *env) incrementalBench(ctx context.Context, tc client.Client, n, changed
 	if err := e.st.UpdateSyncRun(ctx, first, store.SyncUpdate{Phase: store.SyncCompleted, Finished: true}); err != nil {
 		return err
 	}
+	// The client's Tasks table, already imported (the task sync's merge).
+	const nTasks, changedTasks = 1000, 10
+	if err := emu.CreateTable(base, airtableemu.TasksSpec()); err != nil {
+		return err
+	}
+	taskFields := make([]map[string]any, nTasks)
+	for i := range taskFields {
+		taskFields[i] = map[string]any{airtableemu.TaskFieldTitle: fmt.Sprintf("Task %d", i), airtableemu.TaskFieldStatus: "todo"}
+	}
+	taskIDs, err := emu.SeedFields(base, airtableemu.TasksTable, taskFields)
+	if err != nil {
+		return err
+	}
+	trs := make([]activities.TaskRecord, nTasks)
+	for i := range trs {
+		trs[i] = activities.TaskRecord{ID: taskIDs[i], Fields: taskFields[i]}
+	}
+	if pulled, err := syncer.ApplyRemoteTasks(ctx, activities.ApplyTasksInput{ClientID: cl.ID.String(), Records: trs}); err != nil || pulled.Created != nTasks {
+		return fmt.Errorf("import tasks: %+v %v", pulled, err)
+	}
 	// Register the webhook (the activity itself: the registration
 	// workflow would also start a 100 s full listing).
 	if _, err := syncer.EnsureWebhook(ctx, activities.EnsureWebhookInput{ClientID: cl.ID.String()}); err != nil {
@@ -128,6 +148,38 @@ func (e *env) incrementalBench(ctx context.Context, tc client.Client, n, changed
 	secs := time.Since(start).Seconds()
 	reqs := emu.Stats().Bases[base].Requests
 	fmt.Printf("sync_incremental: base_records=%d changed=%d seconds=%.2f airtable_requests=%d\n", n, changed, secs, reqs)
+
+	// Tasks edited in Airtable reach the tasks through the same webhook.
+	time.Sleep(time.Second)
+	emu.ResetStats()
+	trecs := make([]airtableemu.Record, changedTasks)
+	tchanged := make([]string, changedTasks)
+	for i := range trecs {
+		j := i * (nTasks / changedTasks)
+		tchanged[i] = taskIDs[j]
+		trecs[i] = airtableemu.Record{ID: taskIDs[j], Fields: map[string]any{airtableemu.TaskFieldStatus: "done"}}
+	}
+	start = time.Now()
+	if err := emu.UpdateRecords(base, airtableemu.TasksTable, trecs); err != nil {
+		return err
+	}
+	deadline = start.Add(2 * time.Minute)
+	for {
+		var done int
+		if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE client_id = $1 AND airtable_record_id = ANY($2) AND status = 'done' AND sync_state = 'synced'`,
+			cl.ID, tchanged).Scan(&done); err != nil {
+			return err
+		}
+		if done == changedTasks {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d task changes reached the tasks", done, changedTasks)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fmt.Printf("sync_incremental_tasks: tasks=%d changed=%d seconds=%.2f airtable_requests=%d (task listing at 5 req/s: %d requests, %.0f s)\n",
+		nTasks, changedTasks, time.Since(start).Seconds(), emu.Stats().Bases[base].Requests, (nTasks+99)/100, float64((nTasks+99)/100)/5)
 
 	// Floor: the payloads call alone (after the rate window), from the start.
 	hook, err := e.st.GetAirtableWebhook(ctx, cl.ID)
