@@ -78,17 +78,24 @@ fi
 
 # 3c. LLM emulator (the local stand-in for api.openai.com): drafts go
 #     through the real go-openai client path to it. Used when LLM_PROVIDER
-#     is empty or unset (a configured provider is left alone);
-#     LLM_EMULATOR=0 keeps the template-only behaviour.
-if [ -x "$BIN/llm-emulator" ] && [ "${LLM_EMULATOR:-1}" != 0 ] && [ -z "${LLM_PROVIDER:-}" ]; then
+#     is empty or unset, or when LLM_BASE_URL points at the emulator's
+#     address (LLM_EMULATOR_ADDR, default 127.0.0.1:8183); another
+#     configured provider is left alone. LLM_EMULATOR=0 keeps the
+#     template-only behaviour.
+LLM_EMULATOR_ADDR=${LLM_EMULATOR_ADDR:-127.0.0.1:8183}
+case "${LLM_EMULATOR:-1}" in 0|false|no|off) use_llm_emu=0 ;; *) use_llm_emu=1 ;; esac
+if [ -n "${LLM_PROVIDER:-}" ] && [ "${LLM_BASE_URL:-}" != "http://$LLM_EMULATOR_ADDR/v1" ]; then use_llm_emu=0; fi
+if [ -x "$BIN/llm-emulator" ] && [ $use_llm_emu = 1 ]; then
   export LLM_PROVIDER=openai
-  export LLM_BASE_URL=${LLM_BASE_URL:-http://127.0.0.1:8183/v1}
+  export LLM_BASE_URL="http://$LLM_EMULATOR_ADDR/v1"
   export LLM_API_KEY=${LLM_API_KEY:-emulator-key}
-  "$BIN/llm-emulator" -addr 127.0.0.1:8183 >"$DATA/logs/llm-emulator.log" 2>&1 &
+  "$BIN/llm-emulator" -addr "$LLM_EMULATOR_ADDR" >"$DATA/logs/llm-emulator.log" 2>&1 &
   pids+=($!)
-  LLM_LINE="LLM emulator http://127.0.0.1:8183/v1   (requests: /_emulator/requests, faults: POST /_emulator/faults)"
+  LLM_LINE="LLM emulator $LLM_BASE_URL   (requests: /_emulator/requests, faults: POST /_emulator/faults)"
+elif [ -n "${LLM_PROVIDER:-}" ] && [ -n "${LLM_API_KEY:-}" ]; then
+  LLM_LINE="LLM          $LLM_PROVIDER ${LLM_BASE_URL:-}"
 else
-  LLM_LINE="LLM          ${LLM_PROVIDER:-none (drafts use the template)}"
+  LLM_LINE="LLM          none (drafts use the template)"
 fi
 
 # 4. Worker and API.
