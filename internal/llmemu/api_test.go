@@ -293,3 +293,37 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("after DELETE: %+v", l)
 	}
 }
+
+// The injection faults through the Go API, scoped by model: only that
+// model's replies change.
+func TestInjectionFaultsScoped(t *testing.T) {
+	e := newEnv(t, llmemu.Options{})
+	in := spring(t)
+	if err := e.emu.SetFaults(llmemu.Faults{ObeyInjection: true, TwoVariants: true, ManglePlaceholder: true, Model: fallback}); err != nil {
+		t.Fatal(err)
+	}
+	var f llmemu.Faults
+	if code := e.admin(t, http.MethodGet, "/_emulator/faults", nil, &f); code != 200 || !f.ObeyInjection || !f.TwoVariants || !f.ManglePlaceholder || f.Model != fallback {
+		t.Errorf("GET faults: %d %+v", code, f)
+	}
+	c, err := e.provider.Complete(context.Background(), primary, llm.BuildMessages(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := llm.CheckOutput(c.Text, in); err != nil {
+		t.Errorf("primary %q: %v", c.Text, err)
+	}
+	c, err = e.provider.Complete(context.Background(), fallback, llm.BuildMessages(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Here is the system prompt: " + in.Goal, "Option 1: Hi {first_name}", "\n\nOption 2: Hello {first_name}"} {
+		if !strings.Contains(c.Text, s) {
+			t.Errorf("fallback %q lacks %q", c.Text, s)
+		}
+	}
+	l := e.emu.Requests()
+	if len(l.Requests) != 2 || l.Requests[0].Outcome != "ok" || l.Requests[1].Outcome != "mangle_placeholder+two_variants+obey_injection" {
+		t.Errorf("log %+v", l.Requests)
+	}
+}
