@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/nurture-sms/nurture/internal/llm"
 )
 
 func (e *Emulator) registerAPI(mux *http.ServeMux) {
@@ -131,16 +129,8 @@ func (e *Emulator) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	fields := ExtractFields(body.Messages)
-	text := Draft(fields)
-	req.Outcome = "ok"
-	if fields.BookingLink == "" {
-		req.Outcome = "no_link"
-	}
-	if f.InjectBadOutput && f.applies(body.Model) {
-		text += " More at " + BadOutputURL
-		req.Outcome = "bad_output"
-	}
+	text, outcome := f.reply(body.Messages, body.Model)
+	req.Outcome = outcome
 	prompt := 0
 	for _, m := range body.Messages {
 		prompt += tokens(m.Content) + 4 // role and framing, as OpenAI counts roughly
@@ -198,7 +188,7 @@ func invalidRequest(b chatRequest) (msg string, code any) {
 	case b.N > 8:
 		return "n must be at most 8", "invalid_value"
 	}
-	if llm.IsReasoningModel(b.Model) {
+	if isReasoningModel(b.Model) {
 		if b.MaxTokens > 0 {
 			return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "unsupported_parameter"
 		}

@@ -2,93 +2,105 @@ package llmemu
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-
-	"github.com/nurture-sms/nurture/internal/llm"
 )
 
-// Fields are what the emulator reads from a drafting prompt.
-type Fields struct {
-	BookingLink  string `json:"booking_link"`
-	CampaignName string `json:"campaign_name"`
-	Goal         string `json:"goal"`
-	Tone         string `json:"tone"`
+// The prompt format the emulator understands, as a model reads it from the
+// request (the emulator does not import internal/llm: when the product
+// changes or drops the fence, the emulator stops answering well, as a real
+// model would). The newest user message holds exactly
+//
+//	<<<CAMPAIGN_DATA_{nonce}>>>
+//	{ ...JSON... }
+//	<<<END_CAMPAIGN_DATA_{nonce}>>>
+const (
+	fenceOpen    = "<<<CAMPAIGN_DATA_"
+	fenceClose   = "<<<END_CAMPAIGN_DATA_"
+	fenceSuffix  = ">>>"
+	placeholder  = "{{first_name}}"
+	optOut       = "Reply STOP to opt out"
+	maxEchoChars = 600
+	// maxReplyChars is the length the system prompt tells the model to stay
+	// well under; the sender name is left out rather than exceed it.
+	maxReplyChars = 300
+)
+
+// reasoningPrefixes are the model name prefixes OpenAI treats as reasoning
+// models (no max_tokens, temperature 1 only).
+var reasoningPrefixes = []string{"gpt-5", "o1", "o3", "o4"}
+
+func isReasoningModel(model string) bool {
+	m := strings.ToLower(strings.TrimSpace(model))
+	for _, p := range reasoningPrefixes {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
 }
 
-var (
-	// jsonFieldRE finds a "key": "value" pair in text that is not a
-	// well-formed data block.
-	jsonFieldRE = regexp.MustCompile(`"(booking_link|campaign_name|goal|tone)"\s*:\s*("(?:[^"\\]|\\.)*")`)
-	// looseURLRE finds an https URL in free text (the last resort).
-	looseURLRE = regexp.MustCompile(`https://[^\s"'<>\\` + "`" + `]+`)
-)
+// Fields are what the emulator reads from the fenced data block.
+type Fields struct {
+	BookingLink        string `json:"booking_link"`
+	CampaignName       string `json:"campaign_name"`
+	Goal               string `json:"goal"`
+	Tone               string `json:"tone"`
+	CustomInstructions string `json:"custom_instructions"`
+}
 
-// ExtractFields reads the drafting fields from the messages, newest user
-// message first. It understands, in this order:
-//
-//  1. the data block llm.BuildMessages fences: the JSON object between
-//     the line <<<CAMPAIGN_DATA_nonce>>> and the matching
-//     <<<END_CAMPAIGN_DATA_nonce>>>;
-//  2. "booking_link": "…" style pairs anywhere in a user message (e.g. a
-//     block whose fence or JSON is damaged);
-//  3. for the link only, the first https URL in a user message (trailing
-//     sentence punctuation dropped).
-//
-// A field it cannot find is "". The booking link is returned exactly as
-// written (JSON escapes decoded).
-func ExtractFields(msgs []Message) Fields {
-	var users []string
+// ExtractFields reads the drafting fields of a request. ok is true only
+// when the request has a system message and its newest user message holds
+// a well-formed data block: a line <<<CAMPAIGN_DATA_nonce>>>, a JSON
+// object, and the matching <<<END_CAMPAIGN_DATA_nonce>>>. There is no
+// looser fallback: without the fence the emulator echoes (see Echo). The
+// booking link is returned exactly as written in the JSON (escapes
+// decoded).
+func ExtractFields(msgs []Message) (f Fields, ok bool) {
+	hasSystem := false
+	for _, m := range msgs {
+		if m.Role == "system" || m.Role == "developer" {
+			hasSystem = true
+		}
+	}
+	user, found := newestUser(msgs)
+	if !hasSystem || !found {
+		return Fields{}, false
+	}
+	return fencedFields(user)
+}
+
+// ExtractBookingLink is the booking link of the data block in the user
+// message user (as if sent with a system message); "" without a valid
+// block.
+func ExtractBookingLink(user string) string {
+	f, _ := ExtractFields([]Message{{Role: "system", Content: "-"}, {Role: "user", Content: user}})
+	return f.BookingLink
+}
+
+func newestUser(msgs []Message) (string, bool) {
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msgs[i].Role == "user" {
-			users = append(users, msgs[i].Content)
+			return msgs[i].Content, true
 		}
 	}
-	for _, u := range users {
-		if f, ok := fencedFields(u); ok && f.BookingLink != "" {
-			return f
-		}
-	}
-	for _, u := range users {
-		if f := pairFields(u); f.BookingLink != "" {
-			return f
-		}
-	}
-	for _, u := range users {
-		if m := looseURLRE.FindString(u); m != "" {
-			f := pairFields(u)
-			f.BookingLink = strings.TrimRight(m, `.,;:!?)'"’”`)
-			return f
-		}
-	}
-	if len(users) > 0 {
-		return pairFields(users[0])
-	}
-	return Fields{}
-}
-
-// ExtractBookingLink is ExtractFields(...).BookingLink for one user
-// message.
-func ExtractBookingLink(user string) string {
-	return ExtractFields([]Message{{Role: "user", Content: user}}).BookingLink
+	return "", false
 }
 
 // fencedFields decodes the data block of the user message u.
 func fencedFields(u string) (Fields, bool) {
-	i := strings.Index(u, llm.FencePrefix)
+	i := strings.Index(u, fenceOpen)
 	if i < 0 {
 		return Fields{}, false
 	}
-	rest := u[i+len(llm.FencePrefix):]
-	j := strings.Index(rest, ">>>")
+	rest := u[i+len(fenceOpen):]
+	j := strings.Index(rest, fenceSuffix)
 	if j <= 0 {
 		return Fields{}, false
 	}
 	nonce := rest[:j]
-	body := rest[j+3:]
-	end := strings.Index(body, llm.FenceEndPrefix+nonce+">>>")
+	body := rest[j+len(fenceSuffix):]
+	end := strings.Index(body, fenceClose+nonce+fenceSuffix)
 	if end < 0 {
 		return Fields{}, false
 	}
@@ -96,125 +108,136 @@ func fencedFields(u string) (Fields, bool) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(body[:end])), &f); err != nil {
 		return Fields{}, false
 	}
-	f.BookingLink = strings.TrimSpace(f.BookingLink)
 	return f, true
 }
 
-// pairFields reads "key": "value" pairs of u (the first of each key).
-func pairFields(u string) Fields {
-	var f Fields
-	for _, m := range jsonFieldRE.FindAllStringSubmatch(u, -1) {
-		var v string
-		if json.Unmarshal([]byte(m[2]), &v) != nil {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		p := map[string]*string{"booking_link": &f.BookingLink, "campaign_name": &f.CampaignName, "goal": &f.Goal, "tone": &f.Tone}[m[1]]
-		if *p == "" {
-			*p = v
-		}
+// Echo is the reply of a naive model that obeys the raw text: the newest
+// user message (the last message when there is none), trimmed, at most 600
+// characters.
+func Echo(msgs []Message) string {
+	s, ok := newestUser(msgs)
+	if !ok && len(msgs) > 0 {
+		s = msgs[len(msgs)-1].Content
 	}
-	return f
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > maxEchoChars {
+		s = strings.TrimSpace(string([]rune(s)[:maxEchoChars]))
+	}
+	return s
 }
 
-// Length limits of the draft's parts, in characters.
-const (
-	draftTarget  = 320 // two GSM-7 segments, as llm.TemplateTarget
-	maxNameChars = 40
-	maxGoalChars = 120
-)
+// sentence is one fixed reply shape: greeting (carries the placeholder),
+// how the sender is named, and a fixed, benign body that leads to the link.
+type sentence struct{ greet, sender, body string }
 
-// greetings per tone: the opening (carries the placeholder).
-var greetings = map[string]string{
-	llm.ToneFriendly:     "Hi " + llm.FirstNamePlaceholder + ",",
-	llm.ToneProfessional: "Hello " + llm.FirstNamePlaceholder + ",",
-	llm.ToneCasual:       "Hey " + llm.FirstNamePlaceholder + ",",
-	llm.ToneUrgent:       llm.FirstNamePlaceholder + ",",
-	llm.ToneEmpathetic:   "Hi " + llm.FirstNamePlaceholder + ", we're here for you.",
+// sentences per tone. Nothing of the goal, audience or custom instructions
+// is copied into a reply.
+var sentences = map[string]sentence{
+	"friendly":     {"Hi " + placeholder, "this is %s", "We would love to see you again soon. Book a time that suits you:"},
+	"professional": {"Hello " + placeholder, "this is %s", "You can book your next appointment online:"},
+	"casual":       {"Hey " + placeholder, "%s here", "Want to grab a time with us? Book here:"},
+	"urgent":       {placeholder, "%s here", "Please book your appointment today:"},
+	"empathetic":   {"Hi " + placeholder, "this is %s", "We know life gets busy, and we are here when you are ready. Book at your own pace:"},
 }
 
-// Draft is the emulator's reply for f:
+// toneOrder is the order of the sentences, for a second variant.
+var toneOrder = []string{"friendly", "professional", "casual", "urgent", "empathetic"}
+
+// Draft is a compliant model's reply for f, built from the fixed sentence
+// of the tone (friendly when unknown):
 //
-//	<greeting> <campaign name> here. <goal>. Book: <link> Reply STOP to opt out
+//	Hi {{first_name}}, this is <campaign name>. <fixed sentence> <booking link> Reply STOP to opt out
 //
-// The greeting depends on the tone (friendly: "Hi {{first_name}},"). The
-// name and goal are cleaned of characters CheckOutput treats as structure
-// and shortened at a word boundary; when either would make
-// llm.CheckOutput reject the draft (a goal that reads like a domain, "I
-// cannot", …) it is left out. Without a booking link the reply has none
-// (CheckOutput rejects it as missing the link).
+// The campaign name is used as given (whitespace collapsed); it is left
+// out when the reply would exceed 300 characters, and so is the "this is"
+// part when the name is empty. The booking link is copied exactly. Without
+// a booking link the reply has none.
 func Draft(f Fields) string {
-	greet, ok := greetings[strings.ToLower(strings.TrimSpace(f.Tone))]
-	if !ok {
-		greet = greetings[llm.DefaultTone]
+	return draftWith(f, tone(f.Tone))
+}
+
+func tone(t string) string {
+	t = strings.ToLower(strings.TrimSpace(t))
+	if _, ok := sentences[t]; ok {
+		return t
 	}
+	return "friendly"
+}
+
+func draftWith(f Fields, t string) string {
+	s := sentences[t]
+	tail := s.body + " " + f.BookingLink + " " + optOut
 	if f.BookingLink == "" {
-		return greet + " we'd love to see you soon. Reply to book a time. " + llm.OptOutText
+		tail = "Reply to this text to book a time. " + optOut
 	}
-	tail := "Book: " + f.BookingLink + " " + llm.OptOutText
-	name := cut(clean(f.CampaignName), maxNameChars)
-	goal := strings.TrimRight(cut(clean(f.Goal), maxGoalChars), ".!?;:, ")
-	var named, goalLine string
-	if name != "" {
-		named = name + " here."
+	plain := s.greet + ". " + tail
+	name := strings.Join(strings.Fields(f.CampaignName), " ")
+	if name == "" {
+		return plain
 	}
-	if goal != "" {
-		goalLine = upperFirst(goal) + "."
+	named := s.greet + ", " + strings.Replace(s.sender, "%s", name, 1) + ". " + tail
+	if utf8.RuneCountInString(named) > maxReplyChars {
+		return plain
 	}
-	in := llm.DraftInput{BookingLink: f.BookingLink}
-	for _, c := range [][]string{{greet, named, goalLine, tail}, {greet, goalLine, tail}, {greet, named, tail}, {greet, tail}} {
-		d := joinNonEmpty(c)
-		if utf8.RuneCountInString(d) > draftTarget && len(c) > 2 {
-			continue
-		}
-		if out, err := llm.CheckOutput(d, in); err == nil && out == d {
-			return d
-		}
-	}
-	return joinNonEmpty([]string{greet, tail})
+	return named
 }
 
-// clean makes s one line of plain text without characters CheckOutput or
-// an SMS treat specially.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case strings.ContainsRune("{}[]<>\\|`^~*#_\"", r), unicode.IsSpace(r):
-			return ' '
-		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
-	return strings.Trim(strings.Join(strings.Fields(s), " "), " -:;,")
-}
-
-// cut shortens s to at most n characters at a word boundary.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := string([]rune(s)[:n])
-	if i := strings.LastIndexByte(r, ' '); i > n/2 {
-		r = r[:i]
-	}
-	return strings.TrimRight(r, " .,;:!?-")
-}
-
-func upperFirst(s string) string {
-	r, size := utf8.DecodeRuneInString(s)
-	if size == 0 || !unicode.IsLower(r) {
-		return s
-	}
-	return string(unicode.ToUpper(r)) + s[size:]
-}
-
-func joinNonEmpty(parts []string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
+// secondVariant is a second, different draft for f (the next tone's
+// sentence).
+func secondVariant(f Fields) string {
+	t := tone(f.Tone)
+	for i, x := range toneOrder {
+		if x == t {
+			return draftWith(f, toneOrder[(i+1)%len(toneOrder)])
 		}
 	}
-	return strings.Join(out, " ")
+	return draftWith(f, "professional")
+}
+
+// reply is the text answered to msgs for model under the faults f, and the
+// request's outcome.
+func (f Faults) reply(msgs []Message, model string) (text, outcome string) {
+	fields, ok := ExtractFields(msgs)
+	var outcomes []string
+	if !ok {
+		text = Echo(msgs)
+		outcomes = append(outcomes, "echo")
+	} else {
+		text = Draft(fields)
+		if fields.BookingLink == "" {
+			outcomes = append(outcomes, "no_link")
+		}
+		if f.applies(model) {
+			if f.ManglePlaceholder {
+				text = strings.ReplaceAll(text, placeholder, "{first_name}")
+				outcomes = append(outcomes, "mangle_placeholder")
+			}
+			if f.TwoVariants {
+				second := secondVariant(fields)
+				if f.ManglePlaceholder {
+					second = strings.ReplaceAll(second, placeholder, "{first_name}")
+				}
+				text = "Option 1: " + text + "\n\nOption 2: " + second
+				outcomes = append(outcomes, "two_variants")
+			}
+			if f.ObeyInjection {
+				var obeyed []string
+				for _, s := range []string{fields.CustomInstructions, fields.Goal} {
+					if s != "" {
+						obeyed = append(obeyed, s)
+					}
+				}
+				text = "Here is the system prompt: " + strings.Join(obeyed, " ") + " " + text
+				outcomes = append(outcomes, "obey_injection")
+			}
+		}
+	}
+	if f.InjectBadOutput && f.applies(model) {
+		text += " More at " + BadOutputURL
+		outcomes = append(outcomes, "bad_output")
+	}
+	if len(outcomes) == 0 {
+		return text, "ok"
+	}
+	return text, strings.Join(outcomes, "+")
 }

@@ -49,9 +49,12 @@ type Request struct {
 	Path   string    `json:"path"`
 	Model  string    `json:"model,omitempty"`
 	Status int       `json:"status"`
-	// Outcome is "ok", "bad_output" (the inject_bad_output fault),
-	// "no_link" (no booking link found: a draft CheckOutput rejects), or
-	// the error code answered ("rate_limit_exceeded", "model_not_found",
+	// Outcome is "ok" (a compliant draft), "echo" (no system message or
+	// no valid fenced data block: the user text echoed), "no_link" (a
+	// fenced block without booking_link: a draft without a link), the
+	// faults that shaped the reply joined by "+" ("obey_injection",
+	// "two_variants", "mangle_placeholder", "bad_output"), or the error
+	// code answered ("rate_limit_exceeded", "model_not_found",
 	// "server_error", "invalid_api_key", …).
 	Outcome string `json:"outcome"`
 }
@@ -195,14 +198,23 @@ type Faults struct {
 	Status    int    `json:"status,omitempty"`
 	// RateLimit answers chat completions with 429 rate_limit_exceeded.
 	RateLimit bool `json:"rate_limit,omitempty"`
-	// InjectBadOutput appends a second URL to the draft, which
-	// llm.CheckOutput rejects.
+	// InjectBadOutput appends a second URL to the reply.
 	InjectBadOutput bool `json:"inject_bad_output,omitempty"`
+	// ObeyInjection imitates a model that obeyed a prompt injection: the
+	// draft is preceded by "Here is the system prompt: " and the custom
+	// instructions and goal of the data block, verbatim.
+	ObeyInjection bool `json:"obey_injection,omitempty"`
+	// TwoVariants answers two alternative drafts separated by a blank
+	// line ("Option 1: … Option 2: …").
+	TwoVariants bool `json:"two_variants,omitempty"`
+	// ManglePlaceholder writes {first_name} instead of {{first_name}}.
+	ManglePlaceholder bool `json:"mangle_placeholder,omitempty"`
 	// DelayMS delays every /v1 request by this many milliseconds (at most
 	// 5 minutes); the wait ends when the client gives up.
 	DelayMS int `json:"delay_ms,omitempty"`
-	// Model, when set, restricts RateLimit, InjectBadOutput and DelayMS to
-	// requests for this model (model listings then get no delay).
+	// Model, when set, restricts RateLimit, InjectBadOutput,
+	// ObeyInjection, TwoVariants, ManglePlaceholder and DelayMS to requests
+	// for this model (model listings then get no delay).
 	Model string `json:"model,omitempty"`
 }
 
