@@ -3,6 +3,7 @@ package workflows
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -101,7 +102,7 @@ func DraftMessage(ctx workflow.Context, in DraftInput) (*DraftResult, error) {
 		var out activities.GenerateResult
 		err := workflow.ExecuteActivity(actx, dr.Generate, activities.GenerateInput{Model: model, Input: in.Draft, Nonce: nonce}).Get(ctx, &out)
 		if err != nil {
-			res.Attempts = append(res.Attempts, DraftAttempt{Model: model, Error: rootMessage(err)})
+			res.Attempts = append(res.Attempts, DraftAttempt{Model: model, Error: attemptMessage(err)})
 			continue
 		}
 		res.Attempts = append(res.Attempts, DraftAttempt{Model: model})
@@ -133,4 +134,16 @@ func DraftMessage(ctx workflow.Context, in DraftInput) (*DraftResult, error) {
 		workflow.GetLogger(ctx).Error("usage not recorded", "error", err)
 	}
 	return res, nil
+}
+
+// attemptMessage is why a model's attempt failed: the activity's own
+// message in full ("model output rejected: llm: invalid SMS draft: leaks
+// the prompt ..."), where rootMessage would keep only its innermost part.
+// Only the workflow's result changes with it, no command.
+func attemptMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Message() != "" {
+		return appErr.Message()
+	}
+	return rootMessage(err)
 }

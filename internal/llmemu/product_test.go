@@ -238,11 +238,10 @@ func TestProductRejectsInjectedOutputAndFallsBack(t *testing.T) {
 			if len(res.Attempts) != 2 || res.Attempts[0].Model != primary || res.Attempts[1].Model != fallback || res.Attempts[1].Error != "" {
 				t.Fatalf("attempts %+v", res.Attempts)
 			}
-			// The attempt's error: the product rejected the output
-			// (res.Attempts keeps the root, ErrInvalidOutput); the
-			// activity's error names the reason.
-			if a := res.Attempts[0].Error; !strings.Contains(a, llm.ErrInvalidOutput.Error()) {
-				t.Errorf("primary attempt error %q, want %q", a, llm.ErrInvalidOutput)
+			// The attempt's error: the product rejected the output, and
+			// says why (the activity's full message).
+			if a := res.Attempts[0].Error; !strings.Contains(a, llm.ErrInvalidOutput.Error()) || !strings.Contains(a, c.reason.Error()) {
+				t.Errorf("primary attempt error %q, want %q naming %q", a, llm.ErrInvalidOutput, c.reason)
 			}
 			var ae *temporal.ApplicationError
 			if len(genErrs) != 1 || !errors.As(genErrs[0], &ae) || ae.Type() != activities.ErrTypeInvalidOutput ||
