@@ -521,6 +521,25 @@ func TestTestSend(t *testing.T) {
 	if codes[0] != 200 || codes[len(codes)-1] != 429 || strings.Count(fmt.Sprint(codes), "200") != 4 {
 		t.Fatalf("6 more test sends (limit 5 per hour): %v", codes)
 	}
+
+	// A number that opted out (a STOP) gets no test message either: 409,
+	// before the hourly limit this user has used up, nothing at the provider,
+	// nothing counted.
+	stopped := phoneBlock() + "0002"
+	if _, err := testDB.Pool.Exec(ctx, `INSERT INTO sms_opt_outs (client_id, phone, source) VALUES ($1, $2, 'sms')`, tn.ID, stopped); err != nil {
+		t.Fatal(err)
+	}
+	r = h.do("POST", "/v1/campaigns/"+camp.ID.String()+"/test-send", tn.Admin, map[string]any{"step": 1, "to": stopped})
+	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "opted out") {
+		t.Fatalf("test send to an opted-out number: %d %s", r.Status, r.Body)
+	}
+	if m := outbound(stopped); len(m) != 0 {
+		t.Fatalf("a test message reached an opted-out number: %+v", m)
+	}
+	var tests int
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM sms_tests WHERE to_phone = $1`, stopped).Scan(&tests); err != nil || tests != 0 {
+		t.Fatalf("refused test send recorded: %d %v", tests, err)
+	}
 }
 
 // Pause at about half: the emulator's count does not move while paused;

@@ -227,6 +227,11 @@ func (h *handlers) testSend(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if dec.OptedOut {
+		h.fail(c, &Error{Status: http.StatusConflict, Code: CodeConflict,
+			Message: "this number opted out of the client's messages (STOP); no test message is sent to it"})
+		return
+	}
 	if !dec.Allowed {
 		retry := max(1, int(math.Ceil(dec.Reset.Sub(dec.Now).Seconds())))
 		c.Header("Retry-After", strconv.Itoa(retry))

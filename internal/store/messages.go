@@ -189,6 +189,9 @@ func (s *Store) CampaignEnrollmentCounts(ctx context.Context, campaignID uuid.UU
 // TestSendDecision is the per-user test-send limit's verdict.
 type TestSendDecision struct {
 	Allowed bool
+	// OptedOut: the number opted out of the client's messages (a STOP, or
+	// a lead with SMS Stop): nothing is sent, nothing counted.
+	OptedOut bool
 	Limit   int
 	Reset   time.Time
 	Now     time.Time
@@ -202,6 +205,13 @@ func (s *Store) ReserveTestSend(ctx context.Context, id, campaignID, clientID, t
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('sms-test:' || $1::text))`, tokenID); err != nil {
 			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sms_opt_outs WHERE client_id = $1 AND phone = $2)
+			OR EXISTS (SELECT 1 FROM leads WHERE client_id = $1 AND phone = $2 AND sms_stop AND deleted_at IS NULL)`, clientID, to).Scan(&d.OptedOut); err != nil {
+			return err
+		}
+		if d.OptedOut {
+			return nil
 		}
 		var n int
 		var oldest *time.Time
