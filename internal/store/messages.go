@@ -192,9 +192,9 @@ type TestSendDecision struct {
 	// OptedOut: the number opted out of the client's messages (a STOP, or
 	// a lead with SMS Stop): nothing is sent, nothing counted.
 	OptedOut bool
-	Limit   int
-	Reset   time.Time
-	Now     time.Time
+	Limit    int
+	Reset    time.Time
+	Now      time.Time
 }
 
 // ReserveTestSend counts the user's test sends in the last hour (the
