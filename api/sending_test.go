@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/nurture-sms/nurture/internal/airtableemu"
 	"github.com/nurture-sms/nurture/internal/smsemu"
 	"github.com/nurture-sms/nurture/internal/store"
 )
@@ -693,5 +694,40 @@ func TestUnsentRowsNeverStrandAnEnrollment(t *testing.T) {
 	// It answers cancel (nothing due for a day).
 	if r := h.do("POST", "/v1/campaigns/"+camp.ID.String()+"/cancel", tn.Admin, map[string]any{}); r.Status != 200 {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+}
+
+// A STOP to the shared number from a phone that is no client's lead yet
+// is kept for every client sending from that number: a lead with that
+// phone imported later is stopped (never messaged); START clears it.
+func TestStopFromAnUnknownPhoneOnTheSharedNumber(t *testing.T) {
+	h := newHarness(t)
+	st := newSyncTenant(t, 0, 0)
+	ctx := context.Background()
+	phone := phoneBlock() + "0009"
+	res, err := testSMS.Inbound(ctx, smsemu.Inbound{From: phone, To: testFrom, Body: "STOP"})
+	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "unsubscribed") {
+		t.Fatalf("STOP from an unknown phone: %+v %v", res, err)
+	}
+	if _, err := testEmu.SeedFields(st.Base, "Leads", []map[string]any{{airtableemu.FieldFirstName: "Later", airtableemu.FieldPhone: phone,
+		airtableemu.FieldTimezone: "America/New_York"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := h.startSync(st.Admin)
+	h.waitSync(st.Admin, s.ID, "completed")
+	var stop bool
+	if err := testDB.Pool.QueryRow(ctx, `SELECT sms_stop FROM leads WHERE client_id = $1 AND phone = $2`, st.ID, phone).Scan(&stop); err != nil || !stop {
+		t.Fatalf("the lead imported after the STOP: sms_stop %v %v", stop, err)
+	}
+	res, err = testSMS.Inbound(ctx, smsemu.Inbound{From: phone, To: testFrom, Body: "START"})
+	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "resubscribed") {
+		t.Fatalf("START: %+v %v", res, err)
+	}
+	var left int
+	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM sms_opt_outs WHERE phone = $1`, phone).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("opt-outs left after START: %d %v", left, err)
+	}
+	if err := testDB.Pool.QueryRow(ctx, `SELECT sms_stop FROM leads WHERE client_id = $1 AND phone = $2`, st.ID, phone).Scan(&stop); err != nil || stop {
+		t.Fatalf("after START: sms_stop %v %v", stop, err)
 	}
 }

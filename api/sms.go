@@ -339,6 +339,26 @@ func (h *handlers) smsInbound(c *gin.Context) {
 	// idempotent). A client that hangs up does not cut it short either.
 	ctx = context.WithoutCancel(ctx)
 	var reply []string
+	if shared := h.sms.DefaultFrom != "" && to == h.sms.DefaultFrom; shared && (kind == "opt_out" || kind == "opt_in") {
+		// STOP (or START) to the shared number is about that number: every
+		// client sending from it, including those with no lead of that
+		// phone yet (one imported later must not be messaged after a STOP).
+		var err error
+		if kind == "opt_out" {
+			_, err = h.store.SharedNumberOptOut(ctx, from, "sms:STOP")
+		} else {
+			_, err = h.store.SharedNumberOptIn(ctx, from)
+		}
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		if len(clients) == 0 && kind == "opt_out" {
+			reply = append(reply, "You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.")
+		} else if len(clients) == 0 {
+			reply = append(reply, "You are resubscribed to messages from this number. Reply HELP for help, STOP to cancel. Msg&data rates may apply.")
+		}
+	}
 	for i, cl := range clients {
 		_, err := h.store.RecordInbound(ctx, store.Inbound{ClientID: cl.ID, LeadID: cl.LeadID, ProviderSID: sid, From: from, To: to, Body: body, Kind: kind})
 		if err != nil {

@@ -46,3 +46,22 @@ func (s *Store) OptIn(ctx context.Context, clientID uuid.UUID, phone string) (in
 	})
 	return n, err
 }
+
+// SharedNumberOptOut records phone's opt-out at every client sending from
+// the deployment's shared number (no number of its own), in one statement:
+// a STOP to a number is about that number, so a client that has no lead of
+// that phone yet must not message it once one is imported (the sync reads
+// sms_opt_outs). The clients that have such a lead also go through OptOut
+// (their leads and enrollments). It answers how many opt-outs were new.
+func (s *Store) SharedNumberOptOut(ctx context.Context, phone, source string) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `INSERT INTO sms_opt_outs (client_id, phone, source)
+		SELECT c.id, $1, $2 FROM clients c WHERE c.sms_from = '' ON CONFLICT DO NOTHING`, phone, source)
+	return int(tag.RowsAffected()), err
+}
+
+// SharedNumberOptIn clears phone's opt-outs at every client sending from
+// the shared number (a START to it); leads go through OptIn.
+func (s *Store) SharedNumberOptIn(ctx context.Context, phone string) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM sms_opt_outs o USING clients c WHERE c.id = o.client_id AND c.sms_from = '' AND o.phone = $1`, phone)
+	return int(tag.RowsAffected()), err
+}
