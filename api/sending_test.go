@@ -703,11 +703,36 @@ func TestUnsentRowsNeverStrandAnEnrollment(t *testing.T) {
 func TestStopFromAnUnknownPhoneOnTheSharedNumber(t *testing.T) {
 	h := newHarness(t)
 	st := newSyncTenant(t, 0, 0)
+	other := newTenant(t, "shared-too")
+	own := newTenant(t, "own-number")
 	ctx := context.Background()
-	phone := phoneBlock() + "0009"
+	prefix := phoneBlock()
+	phone := prefix + "0009"
+	if _, err := testDB.Pool.Exec(ctx, `UPDATE clients SET sms_from = $2 WHERE id = $1`, own.ID, prefix+"0999"); err != nil {
+		t.Fatal(err)
+	}
+	// The other shared client already has an opt-out of that phone from Airtable: a START must not clear it.
+	if _, err := testDB.Pool.Exec(ctx, `INSERT INTO sms_opt_outs (client_id, phone, source) VALUES ($1, $2, 'airtable')`, other.ID, phone); err != nil {
+		t.Fatal(err)
+	}
 	res, err := testSMS.Inbound(ctx, smsemu.Inbound{From: phone, To: testFrom, Body: "STOP"})
-	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "unsubscribed") {
+	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "no more messages from this number") {
 		t.Fatalf("STOP from an unknown phone: %+v %v", res, err)
+	}
+	optOuts := func(client uuid.UUID) []string {
+		t.Helper()
+		rows, err := testDB.Pool.Query(ctx, `SELECT source FROM sms_opt_outs WHERE client_id = $1 AND phone = $2 ORDER BY source`, client, phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := fmt.Sprint(optOuts(st.ID), optOuts(other.ID), optOuts(own.ID)); got != "[sms:STOP] [airtable] []" {
+		t.Fatalf("opt-outs (shared, shared with Airtable's, own number): %s", got)
 	}
 	if _, err := testEmu.SeedFields(st.Base, "Leads", []map[string]any{{airtableemu.FieldFirstName: "Later", airtableemu.FieldPhone: phone,
 		airtableemu.FieldTimezone: "America/New_York"}}); err != nil {
@@ -723,9 +748,13 @@ func TestStopFromAnUnknownPhoneOnTheSharedNumber(t *testing.T) {
 	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "resubscribed") {
 		t.Fatalf("START: %+v %v", res, err)
 	}
-	var left int
-	if err := testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM sms_opt_outs WHERE phone = $1`, phone).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("opt-outs left after START: %d %v", left, err)
+	if got := fmt.Sprint(optOuts(st.ID), optOuts(other.ID), optOuts(own.ID)); got != "[] [airtable] []" {
+		t.Fatalf("opt-outs after START: %s", got)
+	}
+	// A START from a phone that is nobody's lead is answered too.
+	res, err = testSMS.Inbound(ctx, smsemu.Inbound{From: prefix + "0008", To: testFrom, Body: "START"})
+	if err != nil || res.Status != 200 || len(res.Replies) != 1 || !strings.Contains(res.Replies[0], "resubscribed") {
+		t.Fatalf("START from an unknown phone: %+v %v", res, err)
 	}
 	if err := testDB.Pool.QueryRow(ctx, `SELECT sms_stop FROM leads WHERE client_id = $1 AND phone = $2`, st.ID, phone).Scan(&stop); err != nil || stop {
 		t.Fatalf("after START: sms_stop %v %v", stop, err)

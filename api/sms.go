@@ -339,7 +339,8 @@ func (h *handlers) smsInbound(c *gin.Context) {
 	// idempotent). A client that hangs up does not cut it short either.
 	ctx = context.WithoutCancel(ctx)
 	var reply []string
-	if shared := h.sms.DefaultFrom != "" && to == h.sms.DefaultFrom; shared && (kind == "opt_out" || kind == "opt_in") {
+	shared := h.sms.DefaultFrom != "" && to == h.sms.DefaultFrom && sms.ValidE164(from)
+	if shared && (kind == "opt_out" || kind == "opt_in") {
 		// STOP (or START) to the shared number is about that number: every
 		// client sending from it, including those with no lead of that
 		// phone yet (one imported later must not be messaged after a STOP).
@@ -353,10 +354,11 @@ func (h *handlers) smsInbound(c *gin.Context) {
 			h.fail(c, err)
 			return
 		}
-		if len(clients) == 0 && kind == "opt_out" {
+		// The answer is about the number, whoever's lead the phone is.
+		if kind == "opt_out" {
 			reply = append(reply, "You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.")
-		} else if len(clients) == 0 {
-			reply = append(reply, "You are resubscribed to messages from this number. Reply HELP for help, STOP to cancel. Msg&data rates may apply.")
+		} else {
+			reply = append(reply, "You are resubscribed to messages from this number. Reply STOP to cancel. Msg&data rates may apply.")
 		}
 	}
 	for i, cl := range clients {
@@ -375,7 +377,7 @@ func (h *handlers) smsInbound(c *gin.Context) {
 				h.fail(c, err)
 				return
 			}
-			if i == 0 {
+			if i == 0 && !shared {
 				reply = append(reply, fmt.Sprintf("%s: you are unsubscribed and will receive no more messages. Reply START to resubscribe.", program))
 			}
 		case "opt_in":
@@ -383,7 +385,7 @@ func (h *handlers) smsInbound(c *gin.Context) {
 				h.fail(c, err)
 				return
 			}
-			if i == 0 {
+			if i == 0 && !shared {
 				reply = append(reply, fmt.Sprintf("%s: you are resubscribed. Reply HELP for help, STOP to cancel. Msg&data rates may apply.", program))
 			}
 		case "help":

@@ -59,9 +59,11 @@ func (s *Store) SharedNumberOptOut(ctx context.Context, phone, source string) (i
 	return int(tag.RowsAffected()), err
 }
 
-// SharedNumberOptIn clears phone's opt-outs at every client sending from
-// the shared number (a START to it); leads go through OptIn.
+// SharedNumberOptIn clears phone's STOPs at every client sending from the
+// shared number (a START to it); leads go through OptIn. Opt-outs from
+// another source (Airtable's SMS Stop, the provider's 21610) stay.
 func (s *Store) SharedNumberOptIn(ctx context.Context, phone string) (int, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM sms_opt_outs o USING clients c WHERE c.id = o.client_id AND c.sms_from = '' AND o.phone = $1`, phone)
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM sms_opt_outs o USING clients c
+		WHERE c.id = o.client_id AND c.sms_from = '' AND o.phone = $1 AND o.source = 'sms:STOP'`, phone)
 	return int(tag.RowsAffected()), err
 }
