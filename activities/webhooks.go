@@ -220,11 +220,12 @@ type EnsureWebhookResult struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// EnsureWebhook makes sure the client has a live webhook on its leads
-// table: it refreshes the stored one (another 7 days), or creates one
+// EnsureWebhook makes sure the client has a live webhook on its base
+// (leads and tasks): it refreshes the stored one (another 7 days), or creates one
 // (registered with includeCellValuesInFieldIds "all", so a changed record
 // carries all its cells) when there is none, Airtable no longer has it, it
-// is disabled or expired, or the client's base changed. The notification
+// is disabled, expired or its notifications are off, it watches only the
+// leads table, or the client's base changed. The notification
 // URL is PublicBaseURL + NotificationPath.
 func (a *Sync) EnsureWebhook(ctx context.Context, in EnsureWebhookInput) (EnsureWebhookResult, error) {
 	clientID, err := parseID("client id", in.ClientID)

@@ -136,10 +136,10 @@ type SyncStatus struct {
 	Mode     string `json:"mode,omitempty"`
 	Payloads int    `json:"payloads,omitempty"`
 	Fallback string `json:"fallback,omitempty"`
-	// Missed: for a full listing while the webhook watched the base (since
-	// before the previous complete listing began; not a fallback), the
-	// leads it created, changed or staged, i.e. changes the incremental
-	// path had not brought (should be 0). Unset otherwise.
+	// Missed: for a verified full listing while the webhook watched the
+	// base (since before the previous complete listing began; not a
+	// fallback), the leads it created or changed, i.e. changes the
+	// incremental path had not brought (should be 0). Unset otherwise.
 	Missed *int `json:"missed_changes,omitempty"`
 }
 

@@ -11,7 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// AirtableWebhook is a client's webhook on its leads table (issue 12).
+// AirtableWebhook is a client's Airtable webhook (issue 12). TableID is
+// the table it watches: "" for the whole base (leads and tasks, since stop
+// 14); a table id marks an older leads-only hook, re-created by EnsureWebhook.
 type AirtableWebhook struct {
 	ClientID        uuid.UUID `db:"client_id"`
 	BaseID          string    `db:"base_id"`
